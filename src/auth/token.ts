@@ -1,0 +1,1 @@
+export interface Identity { guid: string }

@@ -1,0 +1,216 @@
+// Every table and index of the service, in one place: the source of the row types and of the
+// migrations that drizzle-kit writes into migrations/.
+//
+// Conventions: `id` is an internal insertion-order key used only to break ties when sorting
+// (timestamps have second precision); `guid` is what clients see. Timestamps are ISO-8601 UTC
+// strings with second precision ("2026-01-02T03:04:05Z"), so text order is time order.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const id = () => integer("id").primaryKey({ autoIncrement: true });
+const guid = () => text("guid").notNull().unique();
+const createdAt = () => text("created_at").notNull();
+/** null until the record first changes after creation, as both seeds show. */
+const updatedAt = () => text("updated_at");
+
+export const organizations = sqliteTable("organizations", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull().unique(),
+  suspended: integer("suspended", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [index("organizations_created_at_idx").on(t.createdAt, t.id)]);
+
+export const spaces = sqliteTable("spaces", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull(),
+  organizationGuid: text("organization_guid").notNull().references(() => organizations.guid),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex("spaces_org_name_idx").on(t.organizationGuid, t.name),
+  index("spaces_created_at_idx").on(t.createdAt, t.id),
+]);
+
+export const apps = sqliteTable("apps", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull(),
+  spaceGuid: text("space_guid").notNull().references(() => spaces.guid),
+  state: text("state", { enum: ["STOPPED", "STARTED"] }).notNull().default("STOPPED"),
+  lifecycleType: text("lifecycle_type", { enum: ["buildpack", "docker", "cnb"] }).notNull(),
+  /** JSON: `{"buildpacks": [...], "stack": "..."}` for buildpack apps, `{}` for docker. */
+  lifecycleData: text("lifecycle_data").notNull().default("{}"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex("apps_space_name_idx").on(t.spaceGuid, t.name),
+  index("apps_created_at_idx").on(t.createdAt, t.id),
+]);
+
+export const packageStates = [
+  "AWAITING_UPLOAD", "PROCESSING_UPLOAD", "COPYING", "READY", "FAILED", "EXPIRED",
+] as const;
+export type PackageState = (typeof packageStates)[number];
+
+export const packages = sqliteTable("packages", {
+  id: id(),
+  guid: guid(),
+  appGuid: text("app_guid").notNull().references(() => apps.guid),
+  type: text("type", { enum: ["bits", "docker"] }).notNull(),
+  state: text("state", { enum: packageStates }).notNull(),
+  /** The R2 key of the bits, once they are stored. */
+  bitsKey: text("bits_key"),
+  bitsSize: integer("bits_size"),
+  sha1: text("sha1"),
+  sha256: text("sha256"),
+  error: text("error"),
+  dockerImage: text("docker_image"),
+  dockerUsername: text("docker_username"),
+  dockerPassword: text("docker_password"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  index("packages_created_at_idx").on(t.createdAt, t.id),
+  index("packages_app_created_at_idx").on(t.appGuid, t.createdAt, t.id),
+  index("packages_state_idx").on(t.state, t.updatedAt),
+]);
+
+export const stacks = sqliteTable("stacks", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull().unique(),
+  description: text("description"),
+  buildRootfsImage: text("build_rootfs_image"),
+  runRootfsImage: text("run_rootfs_image"),
+  isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const buildpacks = sqliteTable("buildpacks", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull(),
+  stack: text("stack"),
+  lifecycle: text("lifecycle").notNull().default("buildpack"),
+  /** 1..n per lifecycle; kept contiguous by single-batch shifts (see resources/buildpacks). */
+  position: integer("position").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  locked: integer("locked", { mode: "boolean" }).notNull().default(false),
+  filename: text("filename"),
+  bitsKey: text("bits_key"),
+  sha256: text("sha256"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  index("buildpacks_lifecycle_position_idx").on(t.lifecycle, t.position),
+  index("buildpacks_name_idx").on(t.name, t.stack, t.lifecycle),
+  // SQLite treats NULLs as distinct, so the null-stack case is enforced with an expression index.
+  uniqueIndex("buildpacks_name_stack_lifecycle_idx").on(t.name, sql`coalesce(${t.stack}, '')`, t.lifecycle),
+]);
+
+export const jobStates = ["PROCESSING", "COMPLETE", "FAILED", "POLLING"] as const;
+
+export const jobs = sqliteTable("jobs", {
+  id: id(),
+  guid: guid(),
+  operation: text("operation").notNull(),
+  state: text("state", { enum: jobStates }).notNull(),
+  resourceType: text("resource_type"),
+  resourceGuid: text("resource_guid"),
+  /** JSON array of v3 error objects. */
+  errors: text("errors").notNull().default("[]"),
+  /** JSON array of `{detail}` warnings. */
+  warnings: text("warnings").notNull().default("[]"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [index("jobs_state_idx").on(t.state, t.createdAt)]);
+
+/** Labels of every resource; selectors become EXISTS subqueries over this table. */
+export const labels = sqliteTable("labels", {
+  resourceType: text("resource_type").notNull(),
+  resourceGuid: text("resource_guid").notNull(),
+  keyPrefix: text("key_prefix").notNull().default(""),
+  keyName: text("key_name").notNull(),
+  value: text("value"),
+}, (t) => [
+  primaryKey({ columns: [t.resourceGuid, t.keyPrefix, t.keyName] }),
+  index("labels_lookup_idx").on(t.resourceType, t.keyPrefix, t.keyName, t.value),
+]);
+
+export const annotations = sqliteTable("annotations", {
+  resourceType: text("resource_type").notNull(),
+  resourceGuid: text("resource_guid").notNull(),
+  keyPrefix: text("key_prefix").notNull().default(""),
+  keyName: text("key_name").notNull(),
+  value: text("value"),
+}, (t) => [primaryKey({ columns: [t.resourceGuid, t.keyPrefix, t.keyName] })]);
+
+export const users = sqliteTable("users", {
+  id: id(),
+  guid: guid(),
+  /** Whether the identity came from a client_credentials token. */
+  isOauthClient: integer("is_oauth_client", { mode: "boolean" }).notNull().default(false),
+  username: text("username"),
+  origin: text("origin"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const roleTypes = [
+  "organization_user", "organization_auditor", "organization_manager", "organization_billing_manager",
+  "space_auditor", "space_developer", "space_manager", "space_supporter",
+] as const;
+export type RoleType = (typeof roleTypes)[number];
+
+export const roles = sqliteTable("roles", {
+  id: id(),
+  guid: guid(),
+  type: text("type", { enum: roleTypes }).notNull(),
+  userGuid: text("user_guid").notNull(),
+  organizationGuid: text("organization_guid"),
+  spaceGuid: text("space_guid"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex("roles_unique_idx").on(t.type, t.userGuid, sql`coalesce(${t.organizationGuid}, '')`, sql`coalesce(${t.spaceGuid}, '')`),
+  index("roles_user_idx").on(t.userGuid, t.type),
+  index("roles_space_idx").on(t.spaceGuid),
+  index("roles_org_idx").on(t.organizationGuid),
+]);
+
+export const auditEvents = sqliteTable("audit_events", {
+  id: id(),
+  guid: guid(),
+  type: text("type").notNull(),
+  actorGuid: text("actor_guid").notNull(),
+  actorType: text("actor_type").notNull(),
+  actorName: text("actor_name"),
+  actorUsername: text("actor_username"),
+  acteeGuid: text("actee_guid").notNull(),
+  acteeType: text("actee_type").notNull(),
+  acteeName: text("actee_name"),
+  spaceGuid: text("space_guid"),
+  organizationGuid: text("organization_guid"),
+  /** JSON object. */
+  data: text("data").notNull().default("{}"),
+  createdAt: createdAt(),
+}, (t) => [
+  index("audit_events_created_at_idx").on(t.createdAt, t.id),
+  index("audit_events_actee_idx").on(t.acteeGuid),
+  index("audit_events_space_idx").on(t.spaceGuid),
+]);
+
+export type Organization = typeof organizations.$inferSelect;
+export type Space = typeof spaces.$inferSelect;
+export type App = typeof apps.$inferSelect;
+export type Package = typeof packages.$inferSelect;
+export type Stack = typeof stacks.$inferSelect;
+export type Buildpack = typeof buildpacks.$inferSelect;
+export type Job = typeof jobs.$inferSelect;
+export type Role = typeof roles.$inferSelect;
+export type User = typeof users.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;
