@@ -166,6 +166,10 @@ export const roleTypes = [
 ] as const;
 export type RoleType = (typeof roleTypes)[number];
 
+/**
+ * Organization roles set `organization_guid` (and no space); space roles set `space_guid` (and no
+ * organization). Permission queries rely on that.
+ */
 export const roles = sqliteTable("roles", {
   id: id(),
   guid: guid(),

@@ -1,0 +1,212 @@
+// v3 list parameters, parsed as the reference's list messages do (packages.md §4.3): comma lists,
+// timestamps with relational operators, order_by, page and per_page. Every problem is collected and
+// reported at once as 400 CF-BadQueryParameter with the messages joined by ", ".
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { ApiError } from "./errors";
+
+export const TIMESTAMP_PARAMS = ["created_ats", "updated_ats"] as const;
+type TimestampParam = (typeof TIMESTAMP_PARAMS)[number];
+const RELATIONAL_OPERATORS = ["lt", "lte", "gt", "gte"] as const;
+type RelationalOperator = (typeof RELATIONAL_OPERATORS)[number];
+
+export type TimestampFilter =
+  | { op: "eq"; values: string[] }
+  | { op: RelationalOperator; value: string };
+
+export interface ListSpec {
+  /** Allowed keys, in the order the reference names them in "Valid parameters are: ...". */
+  allowed: readonly string[];
+  /** The comma-list keys among them (guids, names, states, ...). */
+  lists?: readonly string[];
+  /** Values `order_by` accepts, without the +/- prefix. */
+  orderBy?: readonly string[];
+  /** Maximum per_page (default 5000). */
+  maxPerPage?: number;
+  /** Extra checks on single values: return a message to reject. */
+  validate?: (key: string, value: string) => string | undefined;
+}
+
+export interface ListParams {
+  page: number;
+  perPage: number;
+  /** The client's order_by, if any. */
+  orderBy: { field: string; direction: "asc" | "desc" } | null;
+  /** Comma lists, split at commas (and the spaces after them), unescaped. */
+  lists: Record<string, string[]>;
+  /** Other single values (label_selector, lifecycle, ...). */
+  values: Record<string, string>;
+  timestamps: Partial<Record<TimestampParam, TimestampFilter>>;
+}
+
+const DEFAULT_PER_PAGE = 50;
+const TIMESTAMP_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** Ruby's `to_i` as the reference applies it: leading digits count ("10abc" is 10), none is an error. */
+function rubyInteger(value: string): number | undefined {
+  const m = /^\s*([+-]?\d+)/.exec(value);
+  return m?.[1] === undefined ? undefined : Number.parseInt(m[1], 10);
+}
+
+/** "created_ats" → "Created ats", as ActiveModel humanizes attribute names. */
+export const humanize = (key: string): string => {
+  const s = key.replace(/_/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+};
+
+/** Splits a query string into [key, value] pairs, keeping the raw bracket keys (`created_ats[lt]`). */
+function pairs(url: URL): [string, string][] {
+  return [...url.searchParams.entries()];
+}
+
+export function parseListParams(url: URL, spec: ListSpec): ListParams {
+  const errors: string[] = [];
+  const lists = new Set(spec.lists ?? []);
+  const maxPerPage = spec.maxPerPage ?? 5000;
+  const params: ListParams = { page: 1, perPage: DEFAULT_PER_PAGE, orderBy: null, lists: {}, values: {}, timestamps: {} };
+
+  const unknown: string[] = [];
+  const seen = new Map<string, { op?: string; value: string }[]>();
+  for (const [rawKey, value] of pairs(url)) {
+    const m = /^([^[\]]+)(?:\[([^\]]*)\])?$/.exec(rawKey);
+    const key = m?.[1] ?? rawKey;
+    if (!spec.allowed.includes(key)) {
+      if (!unknown.includes(key)) unknown.push(key);
+      continue;
+    }
+    const entry = m?.[2] === undefined ? { value } : { op: m[2], value };
+    seen.set(key, [...(seen.get(key) ?? []), entry]);
+  }
+  if (unknown.length > 0) {
+    const valid = spec.allowed.map((k) => `'${k}'`).join(", ");
+    errors.push(`Unknown query parameter(s): ${unknown.map((k) => `'${k}'`).join(", ")}. Valid parameters are: ${valid}`);
+  }
+
+  for (const [key, entries] of seen) {
+    // A repeated key keeps its last value, as Rack does.
+    const last = entries[entries.length - 1]!;
+    if (key === "page") {
+      const n = last.op === undefined ? rubyInteger(last.value) : undefined;
+      if (n === undefined || n < 1) errors.push("Page must be a positive integer");
+      else params.page = n;
+    } else if (key === "per_page") {
+      const n = last.op === undefined ? rubyInteger(last.value) : undefined;
+      if (n === undefined || n < 1) errors.push("Per page must be a positive integer");
+      else if (n > maxPerPage) errors.push(`Per page must be between 1 and ${maxPerPage}`);
+      else params.perPage = n;
+    } else if (key === "order_by") {
+      const m = /^([+-]?)(.*)$/.exec(last.value)!;
+      const field = m[2]!;
+      if (last.op !== undefined || !(spec.orderBy ?? []).includes(field)) {
+        errors.push(`Order by can only be: ${(spec.orderBy ?? []).map((f) => `'${f}'`).join(", ")}`);
+      } else {
+        params.orderBy = { field, direction: m[1] === "-" ? "desc" : "asc" };
+      }
+    } else if ((TIMESTAMP_PARAMS as readonly string[]).includes(key)) {
+      const filter = parseTimestamps(key, entries, errors);
+      if (filter) params.timestamps[key as TimestampParam] = filter;
+    } else if (lists.has(key)) {
+      if (last.op !== undefined) errors.push(`${humanize(key)} must be an array`);
+      else params.lists[key] = splitList(last.value);
+    } else {
+      if (last.op !== undefined) {
+        errors.push(`${humanize(key)} must be a string`);
+        continue;
+      }
+      const problem = spec.validate?.(key, last.value);
+      if (problem) errors.push(problem);
+      else params.values[key] = last.value;
+    }
+  }
+
+  if (errors.length > 0) throw new ApiError("BadQueryParameter", errors);
+  return params;
+}
+
+/** Splits a comma list (commas and the spaces after them); each element is unescaped once more, as the CLI double-encodes commas inside names. */
+export function splitList(value: string): string[] {
+  return value.split(/,\s*/).map((v) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  });
+}
+
+function parseTimestamps(key: string, entries: { op?: string; value: string }[], errors: string[]): TimestampFilter | undefined {
+  const name = humanize(key);
+  const invalidFormat = `${name} has an invalid timestamp format. Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'`;
+  const last = entries[entries.length - 1]!;
+  if (last.op === undefined) {
+    const values = splitList(last.value);
+    if (!values.every((v) => TIMESTAMP_FORMAT.test(v))) {
+      errors.push(invalidFormat);
+      return undefined;
+    }
+    return { op: "eq", values };
+  }
+  if (!(RELATIONAL_OPERATORS as readonly string[]).includes(last.op)) {
+    errors.push(`${name} Invalid relational operator: '${last.op}'`);
+    return undefined;
+  }
+  if (last.value.includes(",")) {
+    errors.push(`${name} only accepts one value when using a relational operator`);
+    return undefined;
+  }
+  if (!TIMESTAMP_FORMAT.test(last.value)) {
+    errors.push(invalidFormat);
+    return undefined;
+  }
+  return { op: last.op as RelationalOperator, value: last.value };
+}
+
+/** The SQL for a timestamp filter; stored timestamps have second precision, so comparisons are exact. */
+export function timestampCondition(column: SQLiteColumn, filter: TimestampFilter): SQL | undefined {
+  switch (filter.op) {
+    case "eq": return or(...filter.values.map((v) => eq(column, v)));
+    case "lt": return lt(column, filter.value);
+    case "lte": return lte(column, filter.value);
+    case "gt": return gt(column, filter.value);
+    case "gte": return gte(column, filter.value);
+  }
+}
+
+/** `column IN (values)`, split into ORed chunks so no statement binds more than 100 parameters. */
+export function inList(column: SQLiteColumn, values: readonly string[]): SQL | undefined {
+  const chunks: SQL[] = [];
+  for (let i = 0; i < values.length; i += 90) chunks.push(inArray(column, values.slice(i, i + 90)));
+  return chunks.length === 1 ? chunks[0] : or(...chunks);
+}
+
+/** The common filters of every v3 list: guids and the two timestamp filters. */
+export function commonConditions(
+  params: ListParams,
+  table: { guid: SQLiteColumn; createdAt: SQLiteColumn; updatedAt: SQLiteColumn },
+): SQL[] {
+  const conditions: (SQL | undefined)[] = [];
+  if (params.lists.guids) conditions.push(inList(table.guid, params.lists.guids));
+  if (params.timestamps.created_ats) conditions.push(timestampCondition(table.createdAt, params.timestamps.created_ats));
+  if (params.timestamps.updated_ats) conditions.push(timestampCondition(table.updatedAt, params.timestamps.updated_ats));
+  return conditions.filter((c): c is SQL => c !== undefined);
+}
+
+/**
+ * ORDER BY for a list: the client's order_by on one of `columns`, then the secondary key in the
+ * same direction; else the default order.
+ */
+export function orderBy(
+  params: ListParams,
+  columns: Record<string, SQLiteColumn>,
+  tieBreak: SQLiteColumn,
+  defaultOrder: SQL[],
+): SQL[] {
+  if (!params.orderBy) return defaultOrder;
+  const column = columns[params.orderBy.field];
+  if (!column) return defaultOrder;
+  const dir = params.orderBy.direction === "desc" ? desc : asc;
+  return [dir(column), dir(tieBreak)];
+}
+
+/** AND of the given conditions, or undefined when there are none. */
+export const allOf = (conditions: (SQL | undefined)[]): SQL | undefined => and(...conditions.filter(Boolean));
