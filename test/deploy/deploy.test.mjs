@@ -1,0 +1,75 @@
+// Runs under node's test runner (npm test): what vitest inside workerd cannot check, because it
+// needs wrangler and the file system: the deployable bundles build, and the workflow is well formed.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { previewAlias } from "../../scripts/branch-alias.mjs";
+
+for (const env of ["preview", "production"]) {
+  it(`the ${env} bundle builds (wrangler deploy --dry-run --env ${env})`, () => {
+    const outdir = mkdtempSync(join(tmpdir(), `bundle-${env}-`));
+    const r = spawnSync("wrangler", ["deploy", "--dry-run", "--env", env, "--outdir", outdir], { encoding: "utf8" });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /env\.DB/);
+    assert.match(r.stdout, /env\.BITS/);
+    const size = statSync(join(outdir, "index.js")).size;
+    assert.ok(size > 10_000, `bundle is ${size} bytes`);
+  });
+}
+
+describe("the deploy workflow", () => {
+  const workflow = parse(readFileSync(".github/workflows/deploy.yml", "utf8"));
+  const steps = (job) => workflow.jobs[job].steps.map((s) => s.run ?? s.uses);
+
+  it("runs on pull requests and on pushes to main", () => {
+    assert.ok("pull_request" in workflow.on);
+    assert.deepEqual(workflow.on.push.branches, ["main"]);
+  });
+
+  it("tests with npm ci and npm test", () => {
+    assert.deepEqual(steps("test").filter((s) => s.startsWith("npm")), ["npm ci", "npm test"]);
+  });
+
+  it("previews pull requests after the tests: migrations first, then the aliased upload", () => {
+    const job = workflow.jobs.preview;
+    assert.equal(job.needs, "test");
+    assert.match(job.if, /pull_request/);
+    const s = steps("preview");
+    const migrate = s.findIndex((x) => /d1 migrations apply DB --remote --env preview/.test(x));
+    const upload = s.findIndex((x) => /npm run deploy:preview/.test(x));
+    assert.ok(migrate >= 0 && upload > migrate, s.join("\n"));
+  });
+
+  it("deploys main to production after the tests: migrations first, then wrangler deploy", () => {
+    const job = workflow.jobs.production;
+    assert.equal(job.needs, "test");
+    assert.match(job.if, /refs\/heads\/main/);
+    const s = steps("production");
+    const migrate = s.findIndex((x) => /d1 migrations apply DB --remote --env production/.test(x));
+    const deploy = s.findIndex((x) => /wrangler deploy --env production/.test(x));
+    assert.ok(migrate >= 0 && deploy > migrate, s.join("\n"));
+  });
+
+  it("every npm script it names exists", () => {
+    const scripts = JSON.parse(readFileSync("package.json", "utf8")).scripts;
+    for (const job of Object.keys(workflow.jobs)) {
+      for (const step of steps(job)) {
+        const m = /npm run ([\w:-]+)/.exec(step);
+        if (m) assert.ok(scripts[m[1]], `npm run ${m[1]}`);
+      }
+    }
+  });
+});
+
+describe("preview aliases", () => {
+  it("are DNS-safe and short enough", () => {
+    assert.equal(previewAlias("feature/Add_Buildpacks"), "feature-add-buildpacks");
+    assert.equal(previewAlias("refs/heads/fix--x"), "fix-x");
+    assert.equal(previewAlias("123-fix"), "b-123-fix");
+    assert.ok(previewAlias("x".repeat(200)).length <= 63 - "cf-bits-api-preview".length - 1);
+  });
+});
