@@ -1,0 +1,407 @@
+// The bits store: package and buildpack bits in R2 (binding env.BITS).
+//
+// - putBits: a stream of unknown (or known) length into R2 with SHA-1 and SHA-256 computed on the
+//   way, a byte limit enforced as the bytes arrive, and nothing left behind on any failure.
+// - openBitsReader: ranged reads of a stored object (the zip checks read only its tail).
+// - bitsResponse: a download Response honouring Range, If-Range and If-None-Match.
+// - deleteBits, copyBits, newBitsKey.
+//
+// Errors: BitsTooLargeError and BitsLengthMismatchError (input the caller must reject),
+// BitsNotFoundError and BitsChangedError (ranged reads). An error of the source stream (for example
+// the ApiError of a broken multipart body) is rethrown as it is. R2's own failures propagate
+// unchanged; callers turn those into a 500 / CF-BlobstoreUnavailable.
+import { checkRange, type RangeReader } from "./range";
+
+/** Size of each R2 multipart part (all parts but the last have exactly this size). */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** R2's smallest part size (all parts but the last). */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** The first buffer allocated for an unknown-length put; it doubles up to the part size. */
+const INITIAL_BUFFER = 64 * 1024;
+
+export interface StoredBits {
+  key: string;
+  /** Bytes stored. */
+  size: number;
+  /** Lower-case hex. */
+  sha1: string;
+  /** Lower-case hex. */
+  sha256: string;
+  /** R2's etag (unquoted; for a multipart upload not an MD5 of the content). */
+  etag: string;
+}
+
+export interface PutBitsOptions {
+  /** More bytes than this is a BitsTooLargeError; nothing is stored. Default: no limit. */
+  maxBytes?: number;
+  /**
+   * The exact length, when the caller knows it (an R2 body, a request with Content-Length and
+   * nothing around the bits): then the bytes stream straight into one put without buffering.
+   * A stream of another length is a BitsLengthMismatchError and nothing is stored.
+   */
+  length?: number;
+  /** Stored Content-Type; default application/zip. */
+  contentType?: string;
+  customMetadata?: Record<string, string>;
+  /** Multipart part size for unknown lengths; default PART_SIZE; at least 5 MiB (R2's minimum). */
+  partSize?: number;
+}
+
+export class BitsTooLargeError extends Error {
+  override readonly name = "BitsTooLargeError";
+  constructor(readonly limit: number) {
+    super(`the bits are larger than ${limit} bytes`);
+  }
+}
+
+export class BitsLengthMismatchError extends Error {
+  override readonly name = "BitsLengthMismatchError";
+  constructor(readonly expected: number, readonly received: number) {
+    super(`expected ${expected} bytes of bits, received ${received}${received > expected ? " or more" : ""}`);
+  }
+}
+
+export class BitsNotFoundError extends Error {
+  override readonly name = "BitsNotFoundError";
+  constructor(readonly key: string) {
+    super(`no stored bits under ${key}`);
+  }
+}
+
+/** The object was replaced while it was being read. */
+export class BitsChangedError extends Error {
+  override readonly name = "BitsChangedError";
+  constructor(readonly key: string) {
+    super(`the bits under ${key} changed while being read`);
+  }
+}
+
+/** A fresh key `<segments joined by '/'>/<uuid>`, e.g. newBitsKey("packages", guid). */
+export function newBitsKey(...segments: string[]): string {
+  return [...segments, crypto.randomUUID()].join("/");
+}
+
+/**
+ * Streams `body` into R2 under `key`, computing SHA-1 and SHA-256 and counting bytes on the way.
+ *
+ * Unknown length: the bytes are gathered into one buffer of at most `partSize` (8 MiB); a body that
+ * fits is written with one put, a larger one as an R2 multipart upload of equal parts (the last
+ * smaller), uploaded one after the other, so at most one part is held at any time. With `length`:
+ * one put through a FixedLengthStream, nothing buffered.
+ *
+ * On any failure (limit, length, the source stream erroring, R2) the multipart upload is aborted,
+ * the source is cancelled and nothing is left under `key` (an object that was there before stays).
+ */
+export async function putBits(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  options: PutBitsOptions = {},
+): Promise<StoredBits> {
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  const httpMetadata: R2HTTPMetadata = { contentType: options.contentType ?? "application/zip" };
+  const put = { httpMetadata, ...(options.customMetadata ? { customMetadata: options.customMetadata } : {}) };
+  if (options.length !== undefined) return putKnownLength(bucket, key, body, options.length, maxBytes, put);
+
+  const partSize = options.partSize ?? PART_SIZE;
+  if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) throw new RangeError(`part size must be at least ${MIN_PART_SIZE} bytes`);
+
+  const reader = body.getReader();
+  const hasher = new Hasher();
+  let buffer = new Uint8Array(Math.min(INITIAL_BUFFER, partSize));
+  let filled = 0;
+  let upload: R2MultipartUpload | undefined;
+  const parts: R2UploadedPart[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let chunk = asBytes(value);
+      if (hasher.size + chunk.length > maxBytes) throw new BitsTooLargeError(maxBytes);
+      await hasher.write(chunk);
+      while (chunk.length > 0) {
+        if (filled === partSize) {
+          // The buffer is full and more bytes follow: it is a part, not the whole body.
+          upload ??= await bucket.createMultipartUpload(key, put);
+          parts.push(await upload.uploadPart(parts.length + 1, buffer));
+          filled = 0;
+        }
+        const n = Math.min(partSize - filled, chunk.length);
+        if (filled + n > buffer.length) {
+          const grown = new Uint8Array(Math.min(partSize, Math.max(buffer.length * 2, filled + n)));
+          grown.set(buffer.subarray(0, filled));
+          buffer = grown;
+        }
+        buffer.set(chunk.subarray(0, n), filled);
+        filled += n;
+        chunk = chunk.subarray(n);
+      }
+    }
+    const { sha1, sha256 } = await hasher.digest();
+    let stored: R2Object;
+    if (upload === undefined) {
+      stored = await bucket.put(key, buffer.subarray(0, filled), { ...put, sha1 });
+    } else {
+      if (filled > 0) parts.push(await upload.uploadPart(parts.length + 1, buffer.subarray(0, filled)));
+      stored = await upload.complete(parts);
+    }
+    return { key, size: hasher.size, sha1, sha256, etag: stored.etag };
+  } catch (e) {
+    hasher.abort();
+    reader.cancel(e).catch(() => undefined);
+    if (upload !== undefined) await upload.abort().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function putKnownLength(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  maxBytes: number,
+  put: R2PutOptions,
+): Promise<StoredBits> {
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError("length must be a non-negative integer");
+  if (length > maxBytes) {
+    body.cancel().catch(() => undefined);
+    throw new BitsTooLargeError(maxBytes);
+  }
+  const hasher = new Hasher();
+  const counting = new TransformStream<Uint8Array, Uint8Array>({
+    async transform(value, controller) {
+      const chunk = asBytes(value);
+      if (hasher.size + chunk.length > length) throw new BitsLengthMismatchError(length, hasher.size + chunk.length);
+      await hasher.write(chunk);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (hasher.size !== length) throw new BitsLengthMismatchError(length, hasher.size);
+    },
+  });
+  const fixed = new FixedLengthStream(length);
+  const [piped, putting] = await Promise.allSettled([
+    body.pipeThrough(counting).pipeTo(fixed.writable),
+    bucket.put(key, fixed.readable, put),
+  ]);
+  if (piped.status === "rejected" || putting.status === "rejected") {
+    hasher.abort();
+    if (putting.status === "fulfilled") await bucket.delete(key).catch(() => undefined);
+    throw piped.status === "rejected" ? piped.reason : (putting as PromiseRejectedResult).reason;
+  }
+  const { sha1, sha256 } = await hasher.digest();
+  return { key, size: hasher.size, sha1, sha256, etag: putting.value.etag };
+}
+
+/** SHA-1 and SHA-256 of everything written, with crypto.DigestStream (nothing retained). */
+class Hasher {
+  size = 0;
+  private readonly streams = [new crypto.DigestStream("SHA-1"), new crypto.DigestStream("SHA-256")] as const;
+  private readonly writers = this.streams.map((s) => {
+    const w = s.getWriter();
+    // After abort() `closed` and `digest` reject; nobody waits for them then.
+    w.closed.catch(() => undefined);
+    s.digest.catch(() => undefined);
+    return w;
+  });
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.size += chunk.length;
+    await Promise.all(this.writers.map((w) => w.write(chunk)));
+  }
+
+  async digest(): Promise<{ sha1: string; sha256: string }> {
+    await Promise.all(this.writers.map((w) => w.close()));
+    const [sha1, sha256] = await Promise.all(this.streams.map((s) => s.digest));
+    return { sha1: hex(sha1 as ArrayBuffer), sha256: hex(sha256 as ArrayBuffer) };
+  }
+
+  abort(): void {
+    for (const w of this.writers) w.abort().catch(() => undefined);
+  }
+}
+
+function asBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError("the bits stream must carry bytes");
+}
+
+export function hex(buf: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ranged reads
+
+export interface BitsReader extends RangeReader {
+  readonly key: string;
+  readonly etag: string;
+}
+
+/**
+ * A RangeReader over the object under `key`, or null when there is none. Every read is pinned to
+ * the object's etag: if the object is replaced meanwhile a read throws BitsChangedError (or
+ * BitsNotFoundError when it was deleted).
+ */
+export async function openBitsReader(bucket: R2Bucket, key: string): Promise<BitsReader | null> {
+  const head = await bucket.head(key);
+  if (head === null) return null;
+  const { size, etag } = head;
+  return {
+    key,
+    etag,
+    size,
+    async read(offset, length) {
+      checkRange(offset, length, size);
+      if (length === 0) return new Uint8Array(0);
+      const obj = await bucket.get(key, { range: { offset, length }, onlyIf: { etagMatches: etag } });
+      if (obj === null) throw new BitsNotFoundError(key);
+      if (!("body" in obj)) throw new BitsChangedError(key);
+      const bytes = new Uint8Array(await obj.arrayBuffer());
+      if (bytes.length !== length) throw new BitsChangedError(key);
+      return bytes;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Downloads
+
+export interface BitsResponseOptions {
+  /** Content-Type; default application/zip. */
+  contentType?: string;
+  /** Adds `Content-Disposition: attachment` with this file name. */
+  filename?: string;
+  /** Extra headers for every answer (200, 206, 304, 416). */
+  headers?: HeadersInit;
+}
+
+/**
+ * A streaming download of `key` for `request`, or null when there is no such object (the caller
+ * answers 404). GET and HEAD: 200 with the whole object; 206 with Content-Range for one satisfiable
+ * `Range: bytes=...` (honouring If-Range); 416 with `Content-Range: bytes *\/size` when unsatisfiable;
+ * 304 when If-None-Match matches the ETag. Multiple ranges and malformed Range headers are ignored
+ * (200), as RFC 9110 allows. Every answer carries ETag and Accept-Ranges; 200/206 carry
+ * Content-Length, Content-Type and Last-Modified.
+ */
+export async function bitsResponse(
+  bucket: R2Bucket,
+  key: string,
+  request: Request,
+  options: BitsResponseOptions = {},
+): Promise<Response | null> {
+  for (let attempt = 0; ; attempt++) {
+    const head = await bucket.head(key);
+    if (head === null) return null;
+    const headers = new Headers(options.headers);
+    headers.set("etag", head.httpEtag);
+    headers.set("accept-ranges", "bytes");
+    headers.set("last-modified", head.uploaded.toUTCString());
+
+    if (etagListMatches(request.headers.get("if-none-match"), head.etag, true)) {
+      return new Response(null, { status: 304, headers });
+    }
+    let range = parseRange(request.headers.get("range"), head.size);
+    if (range !== null && !ifRangeAllows(request.headers.get("if-range"), head)) range = null;
+    if (range === "unsatisfiable") {
+      headers.set("content-range", `bytes */${head.size}`);
+      headers.set("content-length", "0");
+      return new Response(null, { status: 416, headers });
+    }
+
+    headers.set("content-type", options.contentType ?? "application/zip");
+    if (options.filename !== undefined) headers.set("content-disposition", contentDisposition(options.filename));
+    const status = range === null ? 200 : 206;
+    const length = range === null ? head.size : range.length;
+    headers.set("content-length", String(length));
+    if (range !== null) headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${head.size}`);
+    if (request.method === "HEAD") return new Response(null, { status, headers });
+    if (length === 0) return new Response(new Uint8Array(0), { status, headers });
+
+    const obj = await bucket.get(key, {
+      onlyIf: { etagMatches: head.etag },
+      ...(range === null ? {} : { range: { offset: range.offset, length: range.length } }),
+    });
+    if (obj === null) return null;
+    if (!("body" in obj)) {
+      // Replaced between head and get: start again (once) so headers and body agree.
+      if (attempt === 0) continue;
+      throw new BitsChangedError(key);
+    }
+    return new Response(obj.body, { status, headers });
+  }
+}
+
+/** A single byte range of an object of `size` bytes: null (absent, malformed or several ranges: serve all), or unsatisfiable. */
+export function parseRange(header: string | null, size: number): { offset: number; length: number } | "unsatisfiable" | null {
+  if (header === null) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (m === null) return null;
+  const [, a = "", b = ""] = m;
+  if (a === "" && b === "") return null;
+  if (a === "") {
+    const n = Number(b);
+    if (n === 0 || size === 0) return "unsatisfiable";
+    const length = Math.min(n, size);
+    return { offset: size - length, length };
+  }
+  const first = Number(a);
+  if (b !== "" && Number(b) < first) return null;
+  if (first >= size) return "unsatisfiable";
+  const last = b === "" ? size - 1 : Math.min(Number(b), size - 1);
+  return { offset: first, length: last - first + 1 };
+}
+
+/** If-None-Match / If-Match style list against `etag` (unquoted). Weak comparison when `weak`. */
+function etagListMatches(header: string | null, etag: string, weak: boolean): boolean {
+  if (header === null) return false;
+  if (header.trim() === "*") return true;
+  for (const raw of header.split(",")) {
+    let tag = raw.trim();
+    if (tag.startsWith("W/")) {
+      if (!weak) continue;
+      tag = tag.slice(2);
+    }
+    if (tag === `"${etag}"`) return true;
+  }
+  return false;
+}
+
+/** If-Range: a strong ETag that must match, or an HTTP date the object must not be newer than. */
+function ifRangeAllows(header: string | null, head: R2Object): boolean {
+  if (header === null) return true;
+  const value = header.trim();
+  if (value.startsWith('"') || value.startsWith("W/")) return etagListMatches(value, head.etag, false);
+  const date = Date.parse(value);
+  return !Number.isNaN(date) && Math.floor(head.uploaded.getTime() / 1000) <= Math.floor(date / 1000);
+}
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delete and copy
+
+/** Deletes one key or many (in batches of 1000); missing keys are fine. */
+export async function deleteBits(bucket: R2Bucket, keys: string | readonly string[]): Promise<void> {
+  const list = typeof keys === "string" ? [keys] : [...keys];
+  for (let i = 0; i < list.length; i += 1000) await bucket.delete(list.slice(i, i + 1000));
+}
+
+/**
+ * Copies the object under `from` to `to`, streamed (R2 bodies have a known length, so nothing is
+ * buffered), with its hashes computed on the way. Null when there is no object under `from`.
+ */
+export async function copyBits(bucket: R2Bucket, from: string, to: string): Promise<StoredBits | null> {
+  const source = await bucket.get(from);
+  if (source === null) return null;
+  return putBits(bucket, to, source.body, {
+    length: source.size,
+    contentType: source.httpMetadata?.contentType ?? "application/zip",
+    ...(source.customMetadata ? { customMetadata: source.customMetadata } : {}),
+  });
+}

@@ -1,0 +1,461 @@
+// Streaming multipart/form-data (RFC 7578 over RFC 2046) for a Request, without buffering.
+//
+// Parts are yielded in order. Each part's body is a pull-based ReadableStream: bytes are read from
+// the request only while the consumer reads the part, so a 1 GB file part flows through with no more
+// than one network chunk (plus a delimiter-sized tail) held here. Small text fields can be read with
+// `part.text(maxBytes)`.
+//
+//   for await (const part of readMultipart(request)) {
+//     if (part.name === "resources") resources = await part.text(1 << 20);
+//     else if (part.name === "bits") stored = await putBits(env.BITS, key, part.body, { maxBytes });
+//     // a part that is not read is skipped (streamed through, not kept) when the loop moves on
+//   }
+//
+// Rules for the consumer: read a part's body to its end (or not at all) before asking for the next
+// part; a body still unread when the loop moves on is discarded and its stream errors. Breaking out of
+// the loop cancels the rest of the request body.
+//
+// Every failure, malformed input and a client that disconnects alike, surfaces as an ApiError
+// (CF-MessageParseError, 400): from the iterator, and from the part body stream when it happens
+// while a part is being read (the same error object, so a consumer that fails on it can rethrow it).
+import { ApiError } from "./errors";
+
+export interface MultipartLimits {
+  /** Most parts accepted; one more is an error. Default 100. */
+  maxParts?: number;
+  /** Most bytes of one part's header block. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Most bytes before the first boundary (preamble). Default 16 KiB. */
+  maxPreambleBytes?: number;
+}
+
+export interface MultipartPart {
+  /** The form field name (Content-Disposition `name`). */
+  readonly name: string;
+  /** The file name (Content-Disposition `filename*` or `filename`), when the part is a file. */
+  readonly filename: string | undefined;
+  /** The part's Content-Type, as sent; undefined when absent. */
+  readonly contentType: string | undefined;
+  /** All the part's headers, by lower-cased name (repeated headers joined with ", "). */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The part's body. Read it at most once; it errors with an ApiError when the input is broken. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** Reads the whole body as UTF-8; more than `maxBytes` (default 64 KiB) is a MessageParseError. */
+  text(maxBytes?: number): Promise<string>;
+}
+
+const DEFAULT_LIMITS: Required<MultipartLimits> = {
+  maxParts: 100,
+  maxHeaderBytes: 16 * 1024,
+  maxPreambleBytes: 16 * 1024,
+};
+
+const CR = 13;
+const LF = 10;
+const DASH = 45;
+
+/** A CF-MessageParseError with the given detail. */
+export function multipartError(detail: string, cause?: unknown): ApiError {
+  const err = new ApiError("MessageParseError", detail);
+  if (cause !== undefined) (err as Error & { cause?: unknown }).cause = cause;
+  return err;
+}
+
+/** True when the Content-Type names multipart/form-data (boundary not checked). */
+export function isMultipartFormData(contentType: string | null | undefined): boolean {
+  return /^\s*multipart\/form-data\s*(;|$)/i.test(contentType ?? "");
+}
+
+/**
+ * The boundary of a `multipart/form-data` Content-Type. Throws CF-MessageParseError when the type is
+ * not multipart/form-data or the boundary is missing or not a valid RFC 2046 boundary (1-70 chars).
+ */
+export function multipartBoundary(contentType: string | null | undefined): string {
+  if (!isMultipartFormData(contentType)) {
+    throw multipartError("expected a multipart/form-data body");
+  }
+  const params = parseParams((contentType ?? "").slice((contentType ?? "").indexOf(";")));
+  const boundary = params.get("boundary");
+  if (boundary === undefined || boundary === "") {
+    throw multipartError("the multipart/form-data Content-Type has no boundary");
+  }
+  if (boundary.length > 70 || !/^[0-9A-Za-z'()+_,\-./:=? ]*[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) {
+    throw multipartError("the multipart boundary is not valid");
+  }
+  return boundary;
+}
+
+/** The parts of a multipart/form-data request, streamed. See the module comment for the rules. */
+export function readMultipart(request: Request, limits?: MultipartLimits): AsyncGenerator<MultipartPart, void, undefined> {
+  const boundary = multipartBoundary(request.headers.get("content-type"));
+  if (request.body === null) throw multipartError("the multipart body is empty");
+  return parseMultipart(request.body, boundary, limits);
+}
+
+/** The parts of a multipart body with the given boundary, streamed. */
+export async function* parseMultipart(
+  body: ReadableStream<Uint8Array>,
+  boundary: string,
+  limits?: MultipartLimits,
+): AsyncGenerator<MultipartPart, void, undefined> {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  const parser = new Parser(body.getReader(), boundary);
+  let finished = false;
+  try {
+    // The preamble is read as if it were a part body that began with a CRLF, so the first
+    // delimiter is found whether or not anything precedes it.
+    await parser.skipBody(lim.maxPreambleBytes, "no multipart boundary found at the start of the body");
+    let count = 0;
+    while (await parser.readAfterDelimiter()) {
+      if (++count > lim.maxParts) throw multipartError(`too many parts in the multipart body (at most ${lim.maxParts})`);
+      const headers = await parser.readHeaders(lim.maxHeaderBytes);
+      const part = parser.startPart(headers);
+      yield part;
+      await parser.finishPart(part);
+    }
+    finished = true;
+  } catch (e) {
+    throw parser.fail(e);
+  } finally {
+    if (!finished) parser.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class PartImpl implements MultipartPart {
+  readonly name: string;
+  readonly filename: string | undefined;
+  readonly contentType: string | undefined;
+  readonly body: ReadableStream<Uint8Array>;
+  /** The parser has reached this part's closing delimiter. */
+  ended = false;
+  /** The consumer cancelled the body stream: the rest is to be skipped. */
+  cancelled = false;
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** The pull in progress, if any: the parser must not read the input concurrently. */
+  pulling: Promise<void> | undefined;
+
+  constructor(readonly headers: ReadonlyMap<string, string>, parser: Parser) {
+    const disposition = headers.get("content-disposition");
+    if (disposition === undefined) throw multipartError("a multipart part has no Content-Disposition header");
+    const semi = disposition.indexOf(";");
+    const type = (semi < 0 ? disposition : disposition.slice(0, semi)).trim().toLowerCase();
+    if (type !== "form-data") throw multipartError("a multipart part is not form-data");
+    const params = parseParams(semi < 0 ? "" : disposition.slice(semi));
+    const name = params.get("name");
+    if (name === undefined) throw multipartError("a multipart part has no name");
+    this.name = name;
+    this.filename = params.get("filename*") ?? params.get("filename");
+    this.contentType = headers.get("content-type") ?? undefined;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: (controller) => {
+          const p = parser.pullInto(this, controller);
+          this.pulling = p;
+          return p.finally(() => {
+            this.pulling = undefined;
+          });
+        },
+        cancel: () => {
+          this.cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  async text(maxBytes = 64 * 1024): Promise<string> {
+    const reader = this.body.getReader();
+    const decoder = new TextDecoder();
+    let size = 0;
+    let out = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw multipartError(`the multipart field '${this.name}' is larger than ${maxBytes} bytes`);
+      }
+      out += decoder.decode(value, { stream: true });
+    }
+    return out + decoder.decode();
+  }
+}
+
+/** The shared input: a reader and the unread bytes of the last chunk(s). */
+class Parser {
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private eof = false;
+  private error: ApiError | undefined;
+  /** "\r\n--" + boundary */
+  private readonly delimiter: Uint8Array;
+
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>, boundary: string) {
+    this.delimiter = new TextEncoder().encode(`\r\n--${boundary}`);
+    // The virtual CRLF that lets the first delimiter match at the very start of the body.
+    this.buf = new Uint8Array([CR, LF]);
+  }
+
+  /** Records the first failure and returns it as an ApiError; later calls return the same error. */
+  fail(e: unknown): ApiError {
+    if (this.error === undefined) {
+      this.error = e instanceof ApiError ? e : multipartError("the multipart body could not be read", e);
+      this.release();
+    }
+    return this.error;
+  }
+
+  /** Stops reading the input (cancels the rest of the request body). */
+  release(): void {
+    this.reader.cancel().catch(() => undefined);
+  }
+
+  private get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Appends the next chunk of input; false at the end of the input. */
+  private async more(): Promise<boolean> {
+    if (this.error !== undefined) throw this.error;
+    if (this.eof) return false;
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await this.reader.read();
+      } catch (e) {
+        throw this.fail(multipartError("the multipart body ended before it was complete (the client went away)", e));
+      }
+      if (result.done) {
+        this.eof = true;
+        return false;
+      }
+      const v: unknown = result.value;
+      const chunk = v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : null;
+      if (chunk === null) throw this.fail(multipartError("the multipart body is not a byte stream"));
+      if (chunk.length === 0) continue;
+      if (this.available === 0) {
+        this.buf = chunk;
+      } else {
+        // Only the undelivered tail (at most one chunk plus a delimiter) is kept and copied.
+        const joined = new Uint8Array(this.available + chunk.length);
+        joined.set(this.buf.subarray(this.pos));
+        joined.set(chunk, this.available);
+        this.buf = joined;
+      }
+      this.pos = 0;
+      return true;
+    }
+  }
+
+  /**
+   * The next piece of the current body: bytes up to the delimiter or up to a possible partial
+   * delimiter at the end of what is buffered. `end` is true when the delimiter was consumed.
+   * Pulls input as needed; the end of input before a delimiter is a truncated body.
+   */
+  private async nextBodyPiece(): Promise<{ data: Uint8Array; end: boolean }> {
+    for (;;) {
+      const view = this.buf.subarray(this.pos);
+      const at = indexOf(view, this.delimiter);
+      if (at >= 0) {
+        this.pos += at + this.delimiter.length;
+        return { data: view.subarray(0, at), end: true };
+      }
+      const keep = partialSuffix(view, this.delimiter);
+      if (keep < view.length) {
+        this.pos += view.length - keep;
+        return { data: view.subarray(0, view.length - keep), end: false };
+      }
+      if (!(await this.more())) throw this.fail(multipartError("the multipart body is truncated (a closing boundary is missing)"));
+    }
+  }
+
+  /** Reads and drops a body up to its delimiter; more than `max` bytes is an error. */
+  async skipBody(max: number, tooLong: string): Promise<void> {
+    let size = 0;
+    for (;;) {
+      const { data, end } = await this.nextBodyPiece();
+      size += data.length;
+      if (size > max) throw multipartError(tooLong);
+      if (end) return;
+    }
+  }
+
+  /** After a delimiter: true when a part follows (CRLF consumed), false after the close delimiter "--". */
+  async readAfterDelimiter(): Promise<boolean> {
+    for (let padding = 0; ; ) {
+      while (this.available < 2) {
+        if (!(await this.more())) throw multipartError("the multipart body is truncated after a boundary");
+      }
+      const a = this.buf[this.pos];
+      const b = this.buf[this.pos + 1];
+      if (padding === 0 && a === DASH && b === DASH) {
+        this.pos += 2;
+        return false; // the epilogue, if any, is never read
+      }
+      if (a === CR && b === LF) {
+        this.pos += 2;
+        return true;
+      }
+      // Transport padding (linear white space) may follow a boundary.
+      if ((a === 32 || a === 9) && padding < 256) {
+        this.pos += 1;
+        padding += 1;
+        continue;
+      }
+      throw multipartError("the multipart boundary is not followed by a line break");
+    }
+  }
+
+  /** The header block of a part, up to and including the empty line. */
+  async readHeaders(max: number): Promise<Map<string, string>> {
+    for (;;) {
+      const view = this.buf.subarray(this.pos);
+      if (view.length >= 2 && view[0] === CR && view[1] === LF) {
+        this.pos += 2;
+        return new Map();
+      }
+      const at = indexOf(view, CRLFCRLF);
+      if (at >= 0) {
+        if (at > max) break;
+        this.pos += at + 4;
+        return parseHeaderBlock(new TextDecoder().decode(view.subarray(0, at)));
+      }
+      if (view.length > max) break;
+      if (!(await this.more())) throw multipartError("the multipart body is truncated in the headers of a part");
+    }
+    throw multipartError(`the headers of a multipart part are larger than ${max} bytes`);
+  }
+
+  startPart(headers: ReadonlyMap<string, string>): PartImpl {
+    return new PartImpl(headers, this);
+  }
+
+  /** The underlying source's pull for a part body: enqueues one non-empty piece, or closes. */
+  async pullInto(part: PartImpl, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        if (part.ended) {
+          controller.close();
+          return;
+        }
+        const { data, end } = await this.nextBodyPiece();
+        if (end) part.ended = true;
+        if (data.length > 0) {
+          controller.enqueue(data);
+          if (end) controller.close();
+          return;
+        }
+      }
+    } catch (e) {
+      // Throwing from pull errors the stream with the same ApiError the iterator will throw.
+      throw this.fail(e);
+    }
+  }
+
+  /** Moves past the current part: skips whatever the consumer did not read. */
+  async finishPart(part: PartImpl): Promise<void> {
+    if (part.pulling !== undefined) await part.pulling.catch(() => undefined);
+    if (this.error !== undefined) throw this.error;
+    if (part.ended) return;
+    const unread = !part.cancelled;
+    while (!part.ended) {
+      const { end } = await this.nextBodyPiece();
+      if (end) part.ended = true;
+    }
+    if (unread && part.controller !== undefined) {
+      try {
+        part.controller.error(multipartError(`the multipart part '${part.name}' was not read before the next part`));
+      } catch {
+        // the stream was already closed or errored
+      }
+    }
+  }
+}
+
+const CRLFCRLF = new Uint8Array([CR, LF, CR, LF]);
+
+/** First index of `needle` in `hay`, or -1. */
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  const last = hay.length - needle.length;
+  let i = hay.indexOf(first as number);
+  while (i >= 0 && i <= last) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+    i = hay.indexOf(first as number, i + 1);
+  }
+  return -1;
+}
+
+/** Length of the longest suffix of `hay` that is a proper prefix of `needle` (a delimiter that may continue). */
+function partialSuffix(hay: Uint8Array, needle: Uint8Array): number {
+  const from = Math.max(0, hay.length - needle.length + 1);
+  for (let i = hay.indexOf(needle[0] as number, from); i >= 0; i = hay.indexOf(needle[0] as number, i + 1)) {
+    let j = 1;
+    while (i + j < hay.length && hay[i + j] === needle[j]) j++;
+    if (i + j === hay.length) return hay.length - i;
+  }
+  return 0;
+}
+
+/** Header lines (CRLF separated, obsolete folding joined), by lower-cased name; a line without ':' is an error. */
+function parseHeaderBlock(block: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  const lines: string[] = [];
+  for (const line of block.split("\r\n")) {
+    if ((line.startsWith(" ") || line.startsWith("\t")) && lines.length > 0) lines[lines.length - 1] += " " + line.trim();
+    else lines.push(line);
+  }
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw multipartError("a multipart part has a malformed header line");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name)) throw multipartError("a multipart part has a malformed header line");
+    const value = line.slice(colon + 1).trim();
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return headers;
+}
+
+/**
+ * `; key=value; key="quoted \" value"` parameters; keys lower-cased. `key*=charset''pct-encoded`
+ * (RFC 5987) is decoded and stored under `key*`.
+ */
+function parseParams(s: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/gy;
+  let i = 0;
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (m === null) {
+      // Skip a malformed parameter up to the next ';'.
+      const next = s.indexOf(";", i + 1);
+      if (next < 0) break;
+      i = next;
+      continue;
+    }
+    i = re.lastIndex;
+    const key = (m[1] ?? "").toLowerCase();
+    let value = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "").trim();
+    if (key.endsWith("*")) {
+      const ext = /^([^']*)'[^']*'(.*)$/.exec(value);
+      if (ext === null) continue;
+      try {
+        value = decodeURIComponent(ext[2] ?? "");
+      } catch {
+        continue;
+      }
+    }
+    if (!out.has(key)) out.set(key, value);
+  }
+  return out;
+}
