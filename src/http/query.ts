@@ -1,7 +1,7 @@
 // v3 list parameters, parsed as the reference's list messages do (packages.md §4.3): comma lists,
 // timestamps with relational operators, order_by, page and per_page. Every problem is collected and
 // reported at once as 400 CF-BadQueryParameter with the messages joined by ", ".
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, lte, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { ApiError } from "./errors";
 
@@ -162,7 +162,7 @@ function parseTimestamps(key: string, entries: { op?: string; value: string }[],
 }
 
 /** The SQL for a timestamp filter; stored timestamps have second precision, so comparisons are exact. */
-export function timestampCondition(column: SQLiteColumn, filter: TimestampFilter): SQL | undefined {
+export function timestampCondition(column: SQLWrapper, filter: TimestampFilter): SQL | undefined {
   switch (filter.op) {
     case "eq": return or(...filter.values.map((v) => eq(column, v)));
     case "lt": return lt(column, filter.value);
@@ -172,11 +172,12 @@ export function timestampCondition(column: SQLiteColumn, filter: TimestampFilter
   }
 }
 
-/** `column IN (values)`, split into ORed chunks so no statement binds more than 100 parameters. */
-export function inList(column: SQLiteColumn, values: readonly string[]): SQL | undefined {
-  const chunks: SQL[] = [];
-  for (let i = 0; i < values.length; i += 90) chunks.push(inArray(column, values.slice(i, i + 90)));
-  return chunks.length === 1 ? chunks[0] : or(...chunks);
+/**
+ * `column IN (values)` binding ONE parameter (a JSON array unpacked by json_each), so a filter of any
+ * length stays within D1's 100 bound parameters per statement.
+ */
+export function inList(column: SQLiteColumn, values: readonly string[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 
 /** The common filters of every v3 list: guids and the two timestamp filters. */
@@ -197,7 +198,7 @@ export function commonConditions(
  */
 export function orderBy(
   params: ListParams,
-  columns: Record<string, SQLiteColumn>,
+  columns: Record<string, SQLWrapper>,
   tieBreak: SQLiteColumn,
   defaultOrder: SQL[],
 ): SQL[] {

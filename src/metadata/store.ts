@@ -1,0 +1,296 @@
+// Labels and annotations in D1. D1 has no interactive transactions, so writes are returned as
+// statements for the caller to run in ONE `db.batch([...])` together with its own insert, update or
+// delete: the resource and its metadata then change atomically. Every statement binds at most 100
+// parameters (D1's limit); multi-row inserts and IN lists are chunked.
+//
+// Count limits (packages.md §6.3, 4.1 step 7): a write may not make a resource's labels (annotations)
+// more than 50 (200), unless it does not make their number grow. On patch the current keys are read
+// first and the reference's error is thrown before anything is written. Because that read is not in
+// the batch, a concurrent patch could slip past it; a guard statement at the end of the batch closes
+// the gap: it fails (rolling the whole batch back) when the count after the batch breaks the rule, and
+// `MetadataPatch.rethrow` turns that failure into the same reference error.
+import { and, eq, inArray, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { annotations, labels } from "../db/schema";
+import { ApiError } from "../http/errors";
+import { extractPrefix, renderKey } from "./keys";
+import { DEFAULT_METADATA_LIMITS, MAX_BOUND_PARAMETERS, type Metadata, type MetadataLimits, type MetadataResourceType } from "./types";
+import type { MetadataUpdate } from "./validate";
+
+/** Any Drizzle D1 handle (with or without a schema). */
+export type MetadataDb = DrizzleD1Database<Record<string, unknown>>;
+export type Statement = BatchItem<"sqlite">;
+
+type MetadataTable = typeof labels | typeof annotations;
+
+/** A key as stored: prefix ("" when none) and name. */
+interface StoredKey {
+  prefix: string;
+  name: string;
+}
+interface Change extends StoredKey {
+  /** null deletes. */
+  value: string | null;
+}
+
+const keyId = (k: StoredKey): string => `${k.prefix}/${k.name}`;
+
+/** The request's entries as stored keys; when two keys land on the same row the last one wins, as in the reference. */
+function changes(record: Readonly<Record<string, string | null>> | undefined): Map<string, Change> {
+  const out = new Map<string, Change>();
+  for (const [key, value] of Object.entries(record ?? {})) {
+    const [prefix, name] = extractPrefix(key);
+    const change = { prefix: prefix ?? "", name, value };
+    out.delete(keyId(change)); // the survivor takes the later place, as a later write would
+    out.set(keyId(change), change);
+  }
+  return out;
+}
+
+const requestSize = (record: Readonly<Record<string, string | null>> | undefined): number => Object.keys(record ?? {}).length;
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+// Parameters per statement: an upserted row binds 5; a deleted key 2 (+2 for type and guid); a guid 1 (+1 for type).
+const UPSERT_ROWS = Math.floor(MAX_BOUND_PARAMETERS / 5);
+const DELETE_KEYS = Math.floor((MAX_BOUND_PARAMETERS - 2) / 2);
+const GUIDS_PER_STATEMENT = MAX_BOUND_PARAMETERS - 1;
+
+function upserts(db: MetadataDb, table: MetadataTable, type: MetadataResourceType, guid: string, rows: readonly Change[]): Statement[] {
+  return chunk(rows, UPSERT_ROWS).map((part) =>
+    db
+      .insert(table)
+      .values(part.map((r) => ({ resourceType: type, resourceGuid: guid, keyPrefix: r.prefix, keyName: r.name, value: r.value })))
+      .onConflictDoUpdate({ target: [table.resourceGuid, table.keyPrefix, table.keyName], set: { value: sql`excluded.value` } }),
+  );
+}
+
+function keyDeletes(db: MetadataDb, table: MetadataTable, type: MetadataResourceType, guid: string, keys: readonly StoredKey[]): Statement[] {
+  return chunk(keys, DELETE_KEYS).map((part) =>
+    db
+      .delete(table)
+      .where(
+        and(
+          eq(table.resourceType, type),
+          eq(table.resourceGuid, guid),
+          or(...part.map((k) => and(eq(table.keyPrefix, k.prefix), eq(table.keyName, k.name)))),
+        ),
+      ),
+  );
+}
+
+/**
+ * Fails when the resource has more than `threshold` rows in `table` once the batch has run up to this
+ * statement: it then sets their resource_type to NULL, which the NOT NULL constraint refuses (nothing
+ * else ever writes NULL there, so the error names the guard). Otherwise it changes nothing.
+ */
+function limitGuard(db: MetadataDb, table: MetadataTable, type: MetadataResourceType, guid: string, threshold: number): Statement {
+  const count = sql`(SELECT count(*) FROM ${table} WHERE ${table.resourceType} = ${type} AND ${table.resourceGuid} = ${guid})`;
+  return db
+    .update(table)
+    .set({ resourceType: sql`NULL` })
+    .where(and(eq(table.resourceType, type), eq(table.resourceGuid, guid), sql`${count} > ${threshold}`));
+}
+
+const GUARD_FAILURE = {
+  labels: "NOT NULL constraint failed: labels.resource_type",
+  annotations: "NOT NULL constraint failed: annotations.resource_type",
+} as const;
+
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    if (e instanceof Error) {
+      parts.push(e.message);
+      e = e.cause;
+    } else {
+      parts.push(String(e));
+      break;
+    }
+  }
+  return parts.join("\n");
+}
+
+function labelLimit(metadata: MetadataUpdate, limits: MetadataLimits): ApiError {
+  return new ApiError("LabelLimitExceeded", requestSize(metadata.labels), limits.maxLabels);
+}
+function annotationLimit(metadata: MetadataUpdate, limits: MetadataLimits): ApiError {
+  return new ApiError("AnnotationLimitExceeded", requestSize(metadata.annotations), limits.maxAnnotations);
+}
+
+/**
+ * Statements that write a NEW resource's metadata (`null` values are no-ops). Throws the reference's
+ * CF-LabelLimitExceeded / CF-AnnotationLimitExceeded (422) when the request alone is over a limit.
+ * Reads nothing; `[]` when there is nothing to write.
+ */
+export function metadataCreateStatements(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guid: string,
+  metadata: MetadataUpdate | undefined,
+  limits: MetadataLimits = DEFAULT_METADATA_LIMITS,
+): Statement[] {
+  if (!metadata) return [];
+  const setLabels = [...changes(metadata.labels).values()].filter((c) => c.value !== null);
+  const setAnnotations = [...changes(metadata.annotations).values()].filter((c) => c.value !== null);
+  if (setLabels.length > limits.maxLabels) throw labelLimit(metadata, limits);
+  if (setAnnotations.length > limits.maxAnnotations) throw annotationLimit(metadata, limits);
+  return [...upserts(db, labels, resourceType, guid, setLabels), ...upserts(db, annotations, resourceType, guid, setAnnotations)];
+}
+
+/** What a patch writes, and how to read a failure of the batch that ran it. */
+export interface MetadataPatch {
+  /** Deletes (for `null` values) and upserts, plus limit guards; `[]` when the request changes nothing. */
+  readonly statements: Statement[];
+  /**
+   * For `.catch()` on the batch: when one of this patch's guards failed (a concurrent write pushed the
+   * count over a limit) throws the reference's limit error; otherwise rethrows `err` unchanged.
+   */
+  readonly rethrow: (err: unknown) => never;
+}
+
+/**
+ * Reads the resource's current keys, checks the count limits (throwing the reference's 422 before
+ * anything is written), and returns the statements that apply a PATCH: `null` deletes a key, a string
+ * sets it, keys not named are untouched.
+ */
+export async function prepareMetadataPatch(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guid: string,
+  metadata: MetadataUpdate | undefined,
+  limits: MetadataLimits = DEFAULT_METADATA_LIMITS,
+): Promise<MetadataPatch> {
+  const passthrough = (err: unknown): never => {
+    throw err;
+  };
+  if (!metadata) return { statements: [], rethrow: passthrough };
+
+  const parts = [
+    { table: labels, kind: "labels" as const, changes: changes(metadata.labels), max: limits.maxLabels, error: () => labelLimit(metadata, limits) },
+    { table: annotations, kind: "annotations" as const, changes: changes(metadata.annotations), max: limits.maxAnnotations, error: () => annotationLimit(metadata, limits) },
+  ].filter((p) => p.changes.size > 0);
+  if (parts.length === 0) return { statements: [], rethrow: passthrough };
+
+  const reads = parts.map((p) =>
+    db
+      .select({ prefix: p.table.keyPrefix, name: p.table.keyName })
+      .from(p.table)
+      .where(and(eq(p.table.resourceType, resourceType), eq(p.table.resourceGuid, guid))),
+  );
+  const existing = await runBatch(db, reads);
+
+  const statements: Statement[] = [];
+  const guards: { kind: keyof typeof GUARD_FAILURE; error: () => ApiError }[] = [];
+  parts.forEach((p, i) => {
+    const current = new Set((existing[i] ?? []).map(keyId));
+    const after = new Set(current);
+    const deletes: StoredKey[] = [];
+    const sets: Change[] = [];
+    for (const c of p.changes.values()) {
+      if (c.value === null) {
+        after.delete(keyId(c));
+        deletes.push(c); // even if not read: a concurrent write may have added it since
+      } else {
+        after.add(keyId(c));
+        sets.push(c);
+      }
+    }
+    // The reference's rule: an error only when the count grows and ends above the maximum.
+    if (after.size > current.size && after.size > p.max) throw p.error();
+    statements.push(...keyDeletes(db, p.table, resourceType, guid, deletes), ...upserts(db, p.table, resourceType, guid, sets));
+    if (sets.some((c) => !current.has(keyId(c)))) {
+      statements.push(limitGuard(db, p.table, resourceType, guid, Math.max(p.max, current.size)));
+      guards.push({ kind: p.kind, error: p.error });
+    }
+  });
+
+  const rethrow = (err: unknown): never => {
+    const text = errorText(err);
+    for (const g of guards) if (text.includes(GUARD_FAILURE[g.kind])) throw g.error();
+    throw err;
+  };
+  return { statements, rethrow };
+}
+
+/** Statements deleting every label and annotation of the given resources (for the caller's delete batch). */
+export function metadataDeleteStatements(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guids: string | readonly string[],
+): Statement[] {
+  const list = typeof guids === "string" ? [guids] : [...new Set(guids)];
+  return [labels, annotations].flatMap((table) =>
+    chunk(list, GUIDS_PER_STATEMENT).map((part) =>
+      db.delete(table).where(and(eq(table.resourceType, resourceType), inArray(table.resourceGuid, part))),
+    ),
+  );
+}
+
+/**
+ * The metadata of each given resource, keyed by guid; every requested guid is in the map (with `{}`
+ * objects when it has none). Keys are "prefix/name" or "name", in the order they were first set.
+ * One round trip, however many guids.
+ */
+export async function loadMetadata(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guids: readonly string[],
+): Promise<Map<string, Metadata>> {
+  const unique = [...new Set(guids)];
+  const found = new Map<string, { labels: [string, string][]; annotations: [string, string][] }>();
+  for (const g of unique) found.set(g, { labels: [], annotations: [] });
+
+  const tables = [
+    { table: labels, kind: "labels" as const },
+    { table: annotations, kind: "annotations" as const },
+  ];
+  const queries = tables.flatMap(({ table, kind }) =>
+    chunk(unique, GUIDS_PER_STATEMENT).map((part) => ({
+      kind,
+      query: db
+        .select({ guid: table.resourceGuid, prefix: table.keyPrefix, name: table.keyName, value: table.value })
+        .from(table)
+        .where(and(eq(table.resourceType, resourceType), inArray(table.resourceGuid, part)))
+        .orderBy(sql`rowid`),
+    })),
+  );
+  const results = await runBatch(db, queries.map((q) => q.query));
+  results.forEach((rows, i) => {
+    const kind = queries[i]!.kind;
+    for (const row of rows) found.get(row.guid)?.[kind].push([renderKey(row.prefix, row.name), row.value ?? ""]);
+  });
+
+  const out = new Map<string, Metadata>();
+  for (const [g, m] of found) out.set(g, { labels: Object.fromEntries(m.labels), annotations: Object.fromEntries(m.annotations) });
+  return out;
+}
+
+/** The metadata of one resource. */
+export async function loadOneMetadata(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guid: string,
+): Promise<Metadata> {
+  return (await loadMetadata(db, resourceType, [guid])).get(guid) ?? { labels: {}, annotations: {} };
+}
+
+/**
+ * Runs statements as one D1 batch (one transaction): nothing for `[]`. For callers whose batch may hold
+ * only metadata statements (a metadata-only PATCH), since `db.batch` wants at least one.
+ */
+export async function runBatch<T extends Statement>(
+  db: MetadataDb,
+  statements: readonly T[],
+): Promise<T["_"]["result"][]> {
+  if (statements.length === 0) return [];
+  const [first, ...rest] = statements as [T, ...T[]];
+  return (await db.batch([first, ...rest])) as T["_"]["result"][];
+}
+
