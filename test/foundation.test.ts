@@ -119,6 +119,18 @@ describe("errors a client can cause", () => {
   });
 });
 
+describe("list filters", () => {
+  it("a guids filter longer than D1's 100 bound parameters works", async () => {
+    const stack = (await jsonOf<{ resources: { guid: string }[] }>(await get("/v3/stacks", await userAuth()))).resources[0]!;
+    const guids = [...Array.from({ length: 300 }, () => crypto.randomUUID()), stack.guid];
+    const res = await get(`/v3/stacks?guids=${guids.join(",")}`, await userAuth());
+    expect(res.status).toBe(200);
+    const body = await jsonOf<{ resources: { guid: string }[]; pagination: { first: { href: string } } }>(res);
+    expect(body.resources.map((r) => r.guid)).toEqual([stack.guid]);
+    expect(body.pagination.first.href).toContain(`guids=${guids.slice(0, 2).join("%2C")}`);
+  });
+});
+
 describe("discovery", () => {
   it("GET / has what cf api reads, with absolute links", async () => {
     const res = await get("/");
