@@ -46,6 +46,11 @@ export function readableSpaces(who: Identity, spaceGuid: SQLiteColumn | SQL, org
   );
 }
 
+/** {@link readableSpaces} for a space guid column alone (its organization is looked up). */
+export function readableSpaceGuids(who: Identity, spaceGuid: SQLiteColumn | SQL): SQL | undefined {
+  return readableSpaces(who, spaceGuid, sql`(SELECT ${spaces.organizationGuid} FROM ${spaces} WHERE ${spaces.guid} = ${spaceGuid})`);
+}
+
 /**
  * A condition on an organization guid column that keeps the organizations `who` may read: any
  * organization role, or any space role in one of its spaces. Undefined when `who` reads everything.
@@ -69,6 +74,12 @@ export interface SpaceAccess {
   /** Its organization is suspended: writes by anyone but admins are 403 CF-OrgSuspended. */
   orgSuspended: boolean;
   isAdmin: boolean;
+  /** Manages the space: renames it, grants and revokes its roles (admin, space manager, org manager). */
+  canManage: boolean;
+  /** Manages its organization: deletes the space (admin, org manager). */
+  canManageOrganization: boolean;
+  /** The space's organization; null when the space does not exist. */
+  organizationGuid: string | null;
 }
 
 /** One query: the roles `who` holds in the space and its organization, and the organization's state. */
@@ -79,7 +90,12 @@ export async function spaceAccess(db: Db, who: Identity, spaceGuid: string): Pro
     .from(spaces)
     .innerJoin(organizations, eq(organizations.guid, spaces.organizationGuid))
     .where(eq(spaces.guid, spaceGuid));
-  if (!space) return { canRead: false, canWrite: false, canReadSecrets: false, orgSuspended: false, isAdmin: admin };
+  if (!space) {
+    return {
+      canRead: false, canWrite: false, canReadSecrets: false, orgSuspended: false, isAdmin: admin,
+      canManage: false, canManageOrganization: false, organizationGuid: null,
+    };
+  }
 
   const held = new Set<RoleType>(
     (await db
@@ -95,6 +111,9 @@ export async function spaceAccess(db: Db, who: Identity, spaceGuid: string): Pro
     canReadSecrets: canReadSecretsGlobally(who) || developer,
     orgSuspended: space.suspended,
     isAdmin: admin,
+    canManage: admin || held.has("space_manager") || held.has("organization_manager"),
+    canManageOrganization: admin || held.has("organization_manager"),
+    organizationGuid: space.orgGuid,
   };
 }
 
@@ -102,4 +121,123 @@ export async function spaceAccess(db: Db, who: Identity, spaceGuid: string): Pro
 export function assertCanWrite(access: SpaceAccess): void {
   if (!access.canWrite) throw new ApiError("NotAuthorized");
   if (access.orgSuspended && !access.isAdmin) throw new ApiError("OrgSuspended");
+}
+
+/** A write that needs `check` (a role) in a space or organization `who` can see; suspension blocks all but admins. */
+function assertAllowed(allowed: boolean, suspended: boolean, admin: boolean): void {
+  if (!allowed) throw new ApiError("NotAuthorized");
+  if (suspended && !admin) throw new ApiError("OrgSuspended");
+}
+
+/** Space management (rename, grant and revoke space roles): 403 without the role, CF-OrgSuspended when suspended. */
+export function assertCanManageSpace(access: SpaceAccess): void {
+  assertAllowed(access.canManage, access.orgSuspended, access.isAdmin);
+}
+
+/** Deleting a space is organization management (admin or org manager). */
+export function assertCanDeleteSpace(access: SpaceAccess): void {
+  assertAllowed(access.canManageOrganization, access.orgSuspended, access.isAdmin);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations
+
+/** What `who` may do in one organization. */
+export interface OrgAccess {
+  exists: boolean;
+  /** Sees the organization: any role in it (else 404, or 422 on create). */
+  canRead: boolean;
+  /** Manages it: renames it, creates spaces, grants organization roles (admin, org manager). */
+  canManage: boolean;
+  suspended: boolean;
+  isAdmin: boolean;
+}
+
+/** One query for the organization's state and one for the roles `who` holds in or under it. */
+export async function orgAccess(db: Db, who: Identity, orgGuid: string): Promise<OrgAccess> {
+  const admin = isAdmin(who);
+  const [org] = await db.select({ suspended: organizations.suspended }).from(organizations).where(eq(organizations.guid, orgGuid));
+  if (!org) return { exists: false, canRead: false, canManage: false, suspended: false, isAdmin: admin };
+  const held = await db
+    .select({ type: roles.type })
+    .from(roles)
+    .where(and(
+      eq(roles.userGuid, who.guid),
+      or(
+        eq(roles.organizationGuid, orgGuid),
+        sql`${roles.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${spaces.organizationGuid} = ${orgGuid})`,
+      ),
+    ));
+  const types = new Set(held.map((r) => r.type));
+  return {
+    exists: true,
+    canRead: canReadGlobally(who) || types.size > 0,
+    canManage: admin || types.has("organization_manager"),
+    suspended: org.suspended,
+    isAdmin: admin,
+  };
+}
+
+/** Organization management: 403 without the role, CF-OrgSuspended when suspended (admins bypass). */
+export function assertCanManageOrg(access: OrgAccess): void {
+  assertAllowed(access.canManage, access.suspended, access.isAdmin);
+}
+
+/** Creating, deleting and suspending organizations is for admins only (the reference's defaults). */
+export const canCreateOrganizations = isAdmin;
+export const canDeleteOrganizations = isAdmin;
+export const canSuspendOrganizations = isAdmin;
+
+// ---------------------------------------------------------------------------------------------
+// Roles, users, audit events
+
+/**
+ * Roles `who` sees: every role for global readers; else the roles of spaces `who` reads and of
+ * organizations `who` has a role in. Undefined when `who` sees everything.
+ */
+export function readableRoles(who: Identity): SQL | undefined {
+  if (canReadGlobally(who)) return undefined;
+  return or(
+    and(sql`${roles.spaceGuid} IS NOT NULL`, readableSpaceGuids(who, roles.spaceGuid)),
+    and(sql`${roles.organizationGuid} IS NOT NULL`, readableOrganizations(who, roles.organizationGuid)),
+  );
+}
+
+/**
+ * Users `who` sees: everyone for global readers; else themselves and everyone with a role in an
+ * organization where `who` has a role (the reference's readable_users_query).
+ */
+export function readableUsers(who: Identity, userGuid: SQLiteColumn): SQL | undefined {
+  if (canReadGlobally(who)) return undefined;
+  const myOrgs = sql`SELECT ${roles.organizationGuid} FROM ${roles} WHERE ${roles.userGuid} = ${who.guid} AND ${inArray(roles.type, [...ORG_ROLES])}`;
+  return or(
+    eq(userGuid, who.guid),
+    sql`${userGuid} IN (SELECT ${roles.userGuid} FROM ${roles} WHERE ${roles.organizationGuid} IN (${myOrgs}))`,
+  );
+}
+
+/**
+ * Whether `who` may give `userGuid` a role: the reference grants organization roles to anyone, but a
+ * space role only to a user that `who` can see (else the same 422 as a user outside the organization).
+ */
+export async function canSeeUser(db: Db, who: Identity, userGuid: string): Promise<boolean> {
+  if (canReadGlobally(who) || userGuid === who.guid) return true;
+  const [row] = await db.select({ n: sql<number>`1` }).from(roles).where(and(eq(roles.userGuid, userGuid), sql`${roles.organizationGuid} IN (SELECT ${roles.organizationGuid} FROM ${roles} WHERE ${roles.userGuid} = ${who.guid} AND ${inArray(roles.type, [...ORG_ROLES])})`)).limit(1);
+  return row !== undefined;
+}
+
+/** Space roles whose holders see a space's audit events (the reference's SPACE_ROLES_FOR_EVENTS). */
+const EVENT_SPACE_ROLES: readonly RoleType[] = ["space_auditor", "space_developer", "space_supporter"];
+
+/**
+ * Audit events `who` sees: all for global readers; else events of spaces where `who` is space
+ * auditor, developer or supporter, and of organizations where `who` is organization auditor
+ * (the reference's readable_event_dataset). Undefined when `who` sees everything.
+ */
+export function readableAuditEvents(who: Identity, spaceGuid: SQLiteColumn, orgGuid: SQLiteColumn): SQL | undefined {
+  if (canReadGlobally(who)) return undefined;
+  return or(
+    sql`${spaceGuid} IN (SELECT ${roles.spaceGuid} FROM ${roles} WHERE ${roles.userGuid} = ${who.guid} AND ${inArray(roles.type, [...EVENT_SPACE_ROLES])})`,
+    sql`${orgGuid} IN (SELECT ${roles.organizationGuid} FROM ${roles} WHERE ${roles.userGuid} = ${who.guid} AND ${roles.type} = 'organization_auditor')`,
+  );
 }

@@ -11,7 +11,7 @@ export function presentJob(job: Job) {
   return {
     guid: job.guid,
     created_at: job.createdAt,
-    updated_at: job.updatedAt ?? job.createdAt,
+    updated_at: job.updatedAt,
     operation: job.operation,
     state: job.state,
     errors: JSON.parse(job.errors) as unknown[],

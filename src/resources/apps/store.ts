@@ -1,0 +1,184 @@
+import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import type { Identity } from "../../auth/token";
+import { auditEventInsert } from "../../audit/events";
+import { timestamp, type Db } from "../../db/client";
+import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
+import { ApiError, unprocessable } from "../../http/errors";
+import { pageWindow } from "../../http/pagination";
+import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { deleteBits } from "../../bits/store";
+import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType, type Statement } from "../../metadata";
+import { isForeignKeyViolation, isUniqueViolation } from "../organizations/constraints";
+import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
+
+export const findApp = (db: Db, guid: string) => db.query.apps.findFirst({ where: eq(apps.guid, guid) });
+
+export async function listApps(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: App[] }> {
+  const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, apps)];
+  if (params.lists.names) conditions.push(inList(apps.name, params.lists.names));
+  if (params.lists.space_guids) conditions.push(inList(apps.spaceGuid, params.lists.space_guids));
+  if (params.lists.organization_guids) {
+    const chunks = chunked(params.lists.organization_guids).map((part) =>
+      sql`${apps.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${inArray(spaces.organizationGuid, part)})`);
+    conditions.push(or(...chunks));
+  }
+  if (params.lists.stacks) {
+    const chunks = chunked(params.lists.stacks).map((part) =>
+      sql`${apps.lifecycleType} = 'buildpack' AND json_extract(${apps.lifecycleData}, '$.stack') IN (SELECT value FROM json_each(${JSON.stringify(part)}))`);
+    conditions.push(or(...chunks));
+  }
+  if (params.values.lifecycle_type !== undefined) conditions.push(sql`${apps.lifecycleType} = ${params.values.lifecycle_type}`);
+  if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("app", apps.guid, params.values.label_selector));
+  const where = allOf(conditions);
+  const { limit, offset } = pageWindow(params);
+  const [[totals], rows] = await db.batch([
+    db.select({ n: count() }).from(apps).where(where),
+    db.select().from(apps).where(where)
+      .orderBy(...orderBy(params, { created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state }, apps.id, [asc(apps.id)]))
+      .limit(limit).offset(offset),
+  ]);
+  return { total: totals?.n ?? 0, rows };
+}
+
+const chunked = (values: readonly string[]): string[][] => {
+  const out: string[][] = [];
+  for (let i = 0; i < values.length; i += 90) out.push(values.slice(i, i + 90));
+  return out;
+};
+
+/**
+ * The stored lifecycle of a new app, with the reference's checks: the stack must exist (default:
+ * the default stack); each buildpack must be an admin buildpack (for that stack) or a git URL.
+ */
+export async function resolveLifecycle(db: Db, request: LifecycleRequest | undefined): Promise<{ type: App["lifecycleType"]; data: string }> {
+  if (request?.type === "docker") return { type: "docker", data: "{}" };
+  const stackName = request?.stack ?? null;
+  const stack = stackName === null
+    ? await db.query.stacks.findFirst({ where: eq(stacks.isDefault, true) })
+    : await db.query.stacks.findFirst({ where: eq(stacks.name, stackName) });
+  const errors: string[] = [];
+  const names = [...new Set(request?.buildpacks ?? [])].filter((b) => !isBuildpackUrl(b));
+  const known = names.length === 0 ? [] : await db.select({ name: buildpacks.name }).from(buildpacks)
+    .where(and(inList(buildpacks.name, names), stack ? or(eq(buildpacks.stack, stack.name), sql`${buildpacks.stack} IS NULL`) : undefined));
+  const knownNames = new Set(known.map((b) => b.name));
+  for (const name of request?.buildpacks ?? []) {
+    if (isBuildpackUrl(name) || knownNames.has(name)) continue;
+    errors.push(stack
+      ? `Buildpack "${name}" for stack "${stack.name}" must be an existing admin buildpack or a valid git URI`
+      : `Buildpack "${name}" must be an existing admin buildpack or a valid git URI`);
+  }
+  if (!stack) errors.push("Stack must be an existing stack");
+  if (errors.length > 0) throw new ApiError("UnprocessableEntity", errors);
+  return { type: "buildpack", data: JSON.stringify({ buildpacks: request?.buildpacks ?? [], stack: stack!.name }) };
+}
+
+const isBuildpackUrl = (value: string): boolean => /^(https?|git|ssh):\/\/\S+$/i.test(value) || /^git@\S+:\S+$/.test(value);
+
+const invalidSpace = () => unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
+const nameTaken = (name: string) => new ApiError("UniquenessError", `App with the name '${name}' already exists.`);
+
+/** Inserts the app, its metadata and audit.app.create in one batch; the database decides on name and space. */
+export async function createApp(
+  db: Db, who: Identity, input: AppCreate, lifecycle: { type: App["lifecycleType"]; data: string }, organizationGuid: string | null,
+): Promise<App> {
+  const guid = crypto.randomUUID();
+  const spaceGuid = input.relationships.space;
+  const insert = db.insert(apps).values({
+    guid, name: input.name, spaceGuid, lifecycleType: lifecycle.type, lifecycleData: lifecycle.data, createdAt: timestamp(),
+  }).returning();
+  const request: Record<string, unknown> = { name: input.name, relationships: { space: { data: { guid: spaceGuid } } } };
+  if (input.lifecycle) request.lifecycle = { type: lifecycle.type, data: JSON.parse(lifecycle.data) as unknown };
+  if (input.metadata) request.metadata = input.metadata;
+  const rest: Statement[] = [
+    ...metadataCreateStatements(db, "app", guid, input.metadata),
+    auditEventInsert(db, {
+      type: "audit.app.create", actor: who, actee: { guid, type: "app", name: input.name },
+      spaceGuid, organizationGuid, data: { request },
+    }),
+  ];
+  try {
+    const [[app]] = await db.batch([insert, ...rest]);
+    return app!;
+  } catch (err) {
+    if (isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
+    if (isForeignKeyViolation(err)) throw invalidSpace();
+    throw err;
+  }
+}
+
+/** Applies a PATCH (name, metadata) in one batch, with audit.app.update; undefined when the app is gone. */
+export async function updateApp(db: Db, who: Identity, app: App, input: AppUpdate, organizationGuid: string | null): Promise<App | undefined> {
+  const patch = await prepareMetadataPatch(db, "app", app.guid, input.metadata);
+  const set: Partial<typeof apps.$inferInsert> = { updatedAt: timestamp() };
+  if (input.name != null) set.name = input.name;
+  const request: Record<string, unknown> = {};
+  if (input.name != null) request.name = input.name;
+  if (input.metadata) request.metadata = input.metadata;
+  const update = db.update(apps).set(set).where(eq(apps.guid, app.guid)).returning();
+  const audit = auditEventInsert(db, {
+    type: "audit.app.update", actor: who, actee: { guid: app.guid, type: "app", name: set.name ?? app.name },
+    spaceGuid: app.spaceGuid, organizationGuid, data: { request },
+  });
+  try {
+    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
+    return updated;
+  } catch (err) {
+    if (input.name != null && isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
+    throw err;
+  }
+}
+
+/** Deletes the labels and annotations of the resources of one type that a subquery selects. */
+export function metadataDeletesIn(db: Db, resourceType: MetadataResourceType, guids: SQL): Statement[] {
+  return [labels, annotations].map((table) =>
+    db.delete(table).where(and(eq(table.resourceType, resourceType), sql`${table.resourceGuid} IN (${guids})`)));
+}
+
+/**
+ * Statements that delete the apps a subquery selects, with their packages and the metadata of both,
+ * in the order foreign keys need. Put them FIRST in the caller's batch: `bitsKeys(results)` then reads
+ * the R2 keys of the deleted packages' bits from the batch results, to delete once the records are gone.
+ */
+export function purgeAppsStatements(db: Db, appGuids: SQL) {
+  const packageGuids = sql`SELECT guid FROM packages WHERE app_guid IN (${appGuids})`;
+  const statements: Statement[] = [
+    ...metadataDeletesIn(db, "package", packageGuids),
+    db.delete(packages).where(sql`${packages.appGuid} IN (${appGuids})`).returning({ bitsKey: packages.bitsKey }),
+    ...metadataDeletesIn(db, "app", appGuids),
+    db.delete(apps).where(sql`${apps.guid} IN (${appGuids})`),
+  ];
+  const packageDeleteIndex = 2;
+  return {
+    statements,
+    bitsKeys: (results: readonly unknown[]): string[] =>
+      ((results[packageDeleteIndex] ?? []) as { bitsKey: string | null }[])
+        .map((r) => r.bitsKey)
+        .filter((k): k is string => k !== null),
+  };
+}
+
+/**
+ * Deletes the app, its packages and all their metadata in one batch with audit.app.delete-request,
+ * then the packages' bits from R2.
+ */
+export async function deleteApp(db: Db, bucket: R2Bucket, who: Identity, app: App, organizationGuid: string | null): Promise<void> {
+  const purge = purgeAppsStatements(db, sql`SELECT ${app.guid}`);
+  const results = await db.batch([
+    ...(purge.statements as [Statement, ...Statement[]]),
+    auditEventInsert(db, {
+      type: "audit.app.delete-request", actor: who, actee: { guid: app.guid, type: "app", name: app.name },
+      spaceGuid: app.spaceGuid, organizationGuid, data: { request: { recursive: true } },
+    }),
+  ]);
+  await deleteBitsKeys(bucket, purge.bitsKeys(results));
+}
+
+/** Deletes bits of deleted packages; one retry, as a transient R2 failure should not leave an orphan. */
+export async function deleteBitsKeys(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  try {
+    await deleteBits(bucket, keys);
+  } catch {
+    await deleteBits(bucket, keys);
+  }
+}

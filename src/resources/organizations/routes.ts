@@ -1,0 +1,74 @@
+// /v3/organizations: admins create, delete and suspend; org managers rename and label their own;
+// everyone sees the organizations they have a role in (packages.md §8; OrganizationsV3Controller).
+import { Hono } from "hono";
+import { identityOf, read, write } from "../../auth/context";
+import {
+  assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOrganizations,
+} from "../../auth/permissions";
+import { organizations } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { parseJson } from "../../http/body";
+import { ApiError, notFound } from "../../http/errors";
+import { absoluteUrl, v3Page } from "../../http/pagination";
+import { parseListParams } from "../../http/query";
+import { accepted, json } from "../../http/respond";
+import { startJob } from "../../jobs/jobs";
+import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { deleteBitsKeys } from "../apps/store";
+import { presentOrganization } from "./present";
+import { orgCreateSchema, orgListSpec, orgUpdateSchema } from "./schema";
+import { createOrg, deleteOrg, findOrg, listOrgs, updateOrg } from "./store";
+
+export const organizationRoutes = new Hono<AppEnv>()
+  .get("/", read, async (c) => {
+    const db = c.get("db");
+    const params = parseListParams(new URL(c.req.url), orgListSpec);
+    const { total, rows } = await listOrgs(db, params, readableOrganizations(identityOf(c), organizations.guid));
+    const metadata = await loadMetadata(db, "organization", rows.map((o) => o.guid));
+    return json(c, v3Page(c, "/v3/organizations", params, total, rows.map((o) => presentOrganization(o, metadata.get(o.guid)!))));
+  })
+  .get("/:guid", read, async (c) => {
+    const db = c.get("db");
+    const guid = c.req.param("guid");
+    const access = await orgAccess(db, identityOf(c), guid);
+    const org = access.canRead ? await findOrg(db, guid) : undefined;
+    if (!org) throw notFound("Organization");
+    return json(c, presentOrganization(org, await loadOneMetadata(db, "organization", org.guid)));
+  })
+  .post("/", write, async (c) => {
+    const who = identityOf(c);
+    if (!canCreateOrganizations(who)) throw new ApiError("NotAuthorized");
+    const input = await parseJson(c, orgCreateSchema);
+    const db = c.get("db");
+    const org = await createOrg(db, who, input);
+    return json(c, presentOrganization(org, await loadOneMetadata(db, "organization", org.guid)), 201);
+  })
+  .patch("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const guid = c.req.param("guid");
+    const access = await orgAccess(db, who, guid);
+    const org = access.canRead ? await findOrg(db, guid) : undefined;
+    if (!org) throw notFound("Organization");
+    assertCanManageOrg(access);
+    const input = await parseJson(c, orgUpdateSchema);
+    // Only admins suspend (the reference: "unauthorized! if suspended_by_non_admin?").
+    if (input.suspended === true && !canSuspendOrganizations(who)) throw new ApiError("NotAuthorized");
+    const updated = await updateOrg(db, who, org, input);
+    if (!updated) throw notFound("Organization");
+    return json(c, presentOrganization(updated, await loadOneMetadata(db, "organization", updated.guid)));
+  })
+  .delete("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const guid = c.req.param("guid");
+    const access = await orgAccess(db, who, guid);
+    const org = access.canRead ? await findOrg(db, guid) : undefined;
+    if (!org) throw notFound("Organization");
+    if (!canDeleteOrganizations(who)) throw new ApiError("NotAuthorized");
+    const bucket = c.env.BITS;
+    const job = await startJob(c, { operation: "organization.delete", resourceType: "organization", resourceGuid: org.guid }, async () => {
+      await deleteBitsKeys(bucket, await deleteOrg(db, who, org));
+    });
+    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  });

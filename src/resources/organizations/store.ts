@@ -1,0 +1,109 @@
+import { asc, count, eq, sql, type SQL } from "drizzle-orm";
+import type { Identity } from "../../auth/token";
+import { auditEventInsert } from "../../audit/events";
+import { timestamp, type Db } from "../../db/client";
+import { organizations, roles, spaces, type Organization } from "../../db/schema";
+import { unprocessable } from "../../http/errors";
+import { pageWindow } from "../../http/pagination";
+import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, type Statement } from "../../metadata";
+import { metadataDeletesIn, purgeAppsStatements } from "../apps/store";
+import { isUniqueViolation } from "./constraints";
+import type { OrgCreate, OrgUpdate } from "./schema";
+
+export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });
+
+export async function listOrgs(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: Organization[] }> {
+  const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, organizations)];
+  if (params.lists.names) conditions.push(inList(organizations.name, params.lists.names));
+  if (params.values.label_selector !== undefined) {
+    conditions.push(labelSelectorCondition("organization", organizations.guid, params.values.label_selector));
+  }
+  const where = allOf(conditions);
+  const { limit, offset } = pageWindow(params);
+  const [[totals], rows] = await db.batch([
+    db.select({ n: count() }).from(organizations).where(where),
+    db.select().from(organizations).where(where)
+      .orderBy(...orderBy(params, { created_at: organizations.createdAt, updated_at: organizations.updatedAt, name: organizations.name }, organizations.id, [asc(organizations.id)]))
+      .limit(limit).offset(offset),
+  ]);
+  return { total: totals?.n ?? 0, rows };
+}
+
+const nameTaken = (name: string) => unprocessable(`Organization '${name}' already exists.`);
+
+/** Inserts the organization, its metadata and the audit event in one batch; the unique index decides on the name. */
+export async function createOrg(db: Db, who: Identity, input: OrgCreate): Promise<Organization> {
+  const guid = crypto.randomUUID();
+  const insert = db.insert(organizations).values({
+    guid, name: input.name, suspended: input.suspended ?? false, createdAt: timestamp(),
+  }).returning();
+  const rest: Statement[] = [
+    ...metadataCreateStatements(db, "organization", guid, input.metadata),
+    auditEventInsert(db, {
+      type: "audit.organization.create", actor: who, actee: { guid, type: "organization", name: input.name },
+      organizationGuid: guid, data: { request: requestAudit(input) },
+    }),
+  ];
+  try {
+    const [[org]] = await db.batch([insert, ...rest]);
+    return org!;
+  } catch (err) {
+    if (isUniqueViolation(err, "organizations.name")) throw nameTaken(input.name);
+    throw err;
+  }
+}
+
+/** Applies a PATCH (name, suspended, metadata) in one batch; null when the organization is gone. */
+export async function updateOrg(db: Db, who: Identity, org: Organization, input: OrgUpdate): Promise<Organization | undefined> {
+  const patch = await prepareMetadataPatch(db, "organization", org.guid, input.metadata);
+  const set: Partial<typeof organizations.$inferInsert> = { updatedAt: timestamp() };
+  if (input.name != null) set.name = input.name;
+  if (input.suspended != null) set.suspended = input.suspended;
+  const update = db.update(organizations).set(set).where(eq(organizations.guid, org.guid)).returning();
+  const audit = auditEventInsert(db, {
+    type: "audit.organization.update", actor: who, actee: { guid: org.guid, type: "organization", name: set.name ?? org.name },
+    organizationGuid: org.guid, data: { request: requestAudit(input) },
+  });
+  try {
+    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
+    return updated;
+  } catch (err) {
+    if (input.name != null && isUniqueViolation(err, "organizations.name")) {
+      throw unprocessable(`Organization name '${input.name}' is already taken.`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Deletes the organization and everything in it (spaces, apps, packages, roles, metadata) in one
+ * batch, recording audit.organization.delete-request. Returns the R2 keys of the deleted packages'
+ * bits, for the caller to delete after the records are gone.
+ */
+export async function deleteOrg(db: Db, who: Identity, org: Organization): Promise<string[]> {
+  const orgSpaces = sql`SELECT ${spaces.guid} FROM ${spaces} WHERE ${spaces.organizationGuid} = ${org.guid}`;
+  const purge = purgeAppsStatements(db, sql`SELECT guid FROM apps WHERE space_guid IN (${orgSpaces})`);
+  const results = await db.batch([
+    ...(purge.statements as [Statement, ...Statement[]]),
+    db.delete(roles).where(sql`${roles.spaceGuid} IN (${orgSpaces})`),
+    db.delete(roles).where(eq(roles.organizationGuid, org.guid)),
+    ...metadataDeletesIn(db, "space", orgSpaces),
+    db.delete(spaces).where(eq(spaces.organizationGuid, org.guid)),
+    ...metadataDeleteStatements(db, "organization", org.guid),
+    db.delete(organizations).where(eq(organizations.guid, org.guid)),
+    auditEventInsert(db, {
+      type: "audit.organization.delete-request", actor: who, actee: { guid: org.guid, type: "organization", name: org.name },
+      organizationGuid: org.guid, data: { request: { recursive: true } },
+    }),
+  ]);
+  return purge.bitsKeys(results);
+}
+
+/** What the audit event records of a request: the fields given (the reference's audit_hash). */
+function requestAudit(input: OrgCreate | OrgUpdate): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) out[k] = v;
+  return out;
+}
+

@@ -1,0 +1,72 @@
+// /v3/spaces: admins and the organization's managers create and delete; space and org managers
+// rename; everyone sees the spaces they have a role in (packages.md §8; SpacesV3Controller).
+import { Hono } from "hono";
+import { identityOf, read, write } from "../../auth/context";
+import { assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableSpaces, spaceAccess } from "../../auth/permissions";
+import { spaces } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { parseJson } from "../../http/body";
+import { notFound } from "../../http/errors";
+import { absoluteUrl, v3Page } from "../../http/pagination";
+import { parseListParams } from "../../http/query";
+import { accepted, json } from "../../http/respond";
+import { startJob } from "../../jobs/jobs";
+import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { deleteBitsKeys } from "../apps/store";
+import { presentSpace } from "./present";
+import { spaceCreateSchema, spaceListSpec, spaceUpdateSchema } from "./schema";
+import { createSpace, deleteSpace, findSpace, invalidOrganization, listSpaces, updateSpace } from "./store";
+
+export const spaceRoutes = new Hono<AppEnv>()
+  .get("/", read, async (c) => {
+    const db = c.get("db");
+    const params = parseListParams(new URL(c.req.url), spaceListSpec);
+    const { total, rows } = await listSpaces(db, params, readableSpaces(identityOf(c), spaces.guid, spaces.organizationGuid));
+    const metadata = await loadMetadata(db, "space", rows.map((s) => s.guid));
+    return json(c, v3Page(c, "/v3/spaces", params, total, rows.map((s) => presentSpace(s, metadata.get(s.guid)!))));
+  })
+  .get("/:guid", read, async (c) => {
+    const db = c.get("db");
+    const guid = c.req.param("guid");
+    const access = await spaceAccess(db, identityOf(c), guid);
+    const space = access.canRead ? await findSpace(db, guid) : undefined;
+    if (!space) throw notFound("Space");
+    return json(c, presentSpace(space, await loadOneMetadata(db, "space", space.guid)));
+  })
+  .post("/", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const input = await parseJson(c, spaceCreateSchema);
+    const access = await orgAccess(db, who, input.relationships.organization);
+    if (!access.canRead) throw invalidOrganization();
+    assertCanManageOrg(access);
+    const space = await createSpace(db, who, input);
+    return json(c, presentSpace(space, await loadOneMetadata(db, "space", space.guid)), 201);
+  })
+  .patch("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const guid = c.req.param("guid");
+    const access = await spaceAccess(db, who, guid);
+    const space = access.canRead ? await findSpace(db, guid) : undefined;
+    if (!space) throw notFound("Space");
+    assertCanManageSpace(access);
+    const input = await parseJson(c, spaceUpdateSchema);
+    const updated = await updateSpace(db, who, space, input);
+    if (!updated) throw notFound("Space");
+    return json(c, presentSpace(updated, await loadOneMetadata(db, "space", updated.guid)));
+  })
+  .delete("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const guid = c.req.param("guid");
+    const access = await spaceAccess(db, who, guid);
+    const space = access.canRead ? await findSpace(db, guid) : undefined;
+    if (!space) throw notFound("Space");
+    assertCanDeleteSpace(access);
+    const bucket = c.env.BITS;
+    const job = await startJob(c, { operation: "space.delete", resourceType: "space", resourceGuid: space.guid }, async () => {
+      await deleteBitsKeys(bucket, await deleteSpace(db, who, space));
+    });
+    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  });

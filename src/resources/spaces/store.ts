@@ -1,0 +1,98 @@
+import { asc, count, eq, sql, type SQL } from "drizzle-orm";
+import type { Identity } from "../../auth/token";
+import { auditEventInsert } from "../../audit/events";
+import { timestamp, type Db } from "../../db/client";
+import { roles, spaces, type Space } from "../../db/schema";
+import { unprocessable } from "../../http/errors";
+import { pageWindow } from "../../http/pagination";
+import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, type Statement } from "../../metadata";
+import { purgeAppsStatements } from "../apps/store";
+import { isForeignKeyViolation, isUniqueViolation } from "../organizations/constraints";
+import type { SpaceCreate, SpaceUpdate } from "./schema";
+
+export const findSpace = (db: Db, guid: string) => db.query.spaces.findFirst({ where: eq(spaces.guid, guid) });
+
+export async function listSpaces(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: Space[] }> {
+  const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, spaces)];
+  if (params.lists.names) conditions.push(inList(spaces.name, params.lists.names));
+  if (params.lists.organization_guids) conditions.push(inList(spaces.organizationGuid, params.lists.organization_guids));
+  if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("space", spaces.guid, params.values.label_selector));
+  const where = allOf(conditions);
+  const { limit, offset } = pageWindow(params);
+  const [[totals], rows] = await db.batch([
+    db.select({ n: count() }).from(spaces).where(where),
+    db.select().from(spaces).where(where)
+      .orderBy(...orderBy(params, { created_at: spaces.createdAt, updated_at: spaces.updatedAt, name: spaces.name }, spaces.id, [asc(spaces.id)]))
+      .limit(limit).offset(offset),
+  ]);
+  return { total: totals?.n ?? 0, rows };
+}
+
+const nameTaken = () => unprocessable("Name must be unique per organization");
+export const invalidOrganization = () => unprocessable("Invalid organization. Ensure the organization exists and you have access to it.");
+
+/** Inserts the space, its metadata and audit.space.create in one batch; the database decides on name and organization. */
+export async function createSpace(db: Db, who: Identity, input: SpaceCreate): Promise<Space> {
+  const guid = crypto.randomUUID();
+  const organizationGuid = input.relationships.organization;
+  const insert = db.insert(spaces).values({ guid, name: input.name, organizationGuid, createdAt: timestamp() }).returning();
+  const request: Record<string, unknown> = { name: input.name, relationships: { organization: { data: { guid: organizationGuid } } } };
+  if (input.metadata) request.metadata = input.metadata;
+  const rest: Statement[] = [
+    ...metadataCreateStatements(db, "space", guid, input.metadata),
+    auditEventInsert(db, {
+      type: "audit.space.create", actor: who, actee: { guid, type: "space", name: input.name },
+      spaceGuid: guid, organizationGuid, data: { request },
+    }),
+  ];
+  try {
+    const [[space]] = await db.batch([insert, ...rest]);
+    return space!;
+  } catch (err) {
+    if (isUniqueViolation(err, "spaces.name")) throw nameTaken();
+    if (isForeignKeyViolation(err)) throw invalidOrganization();
+    throw err;
+  }
+}
+
+/** Applies a PATCH (name, metadata) in one batch with audit.space.update; undefined when the space is gone. */
+export async function updateSpace(db: Db, who: Identity, space: Space, input: SpaceUpdate): Promise<Space | undefined> {
+  const patch = await prepareMetadataPatch(db, "space", space.guid, input.metadata);
+  const set: Partial<typeof spaces.$inferInsert> = { updatedAt: timestamp() };
+  if (input.name != null) set.name = input.name;
+  const request: Record<string, unknown> = {};
+  if (input.name != null) request.name = input.name;
+  if (input.metadata) request.metadata = input.metadata;
+  const update = db.update(spaces).set(set).where(eq(spaces.guid, space.guid)).returning();
+  const audit = auditEventInsert(db, {
+    type: "audit.space.update", actor: who, actee: { guid: space.guid, type: "space", name: set.name ?? space.name },
+    spaceGuid: space.guid, organizationGuid: space.organizationGuid, data: { request },
+  });
+  try {
+    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
+    return updated;
+  } catch (err) {
+    if (input.name != null && isUniqueViolation(err, "spaces.name")) throw nameTaken();
+    throw err;
+  }
+}
+
+/**
+ * Deletes the space and everything in it (apps, packages, roles, metadata) in one batch with
+ * audit.space.delete-request. Returns the R2 keys of the deleted packages' bits.
+ */
+export async function deleteSpace(db: Db, who: Identity, space: Space): Promise<string[]> {
+  const purge = purgeAppsStatements(db, sql`SELECT guid FROM apps WHERE space_guid = ${space.guid}`);
+  const results = await db.batch([
+    ...(purge.statements as [Statement, ...Statement[]]),
+    db.delete(roles).where(eq(roles.spaceGuid, space.guid)),
+    ...metadataDeleteStatements(db, "space", space.guid),
+    db.delete(spaces).where(eq(spaces.guid, space.guid)),
+    auditEventInsert(db, {
+      type: "audit.space.delete-request", actor: who, actee: { guid: space.guid, type: "space", name: space.name },
+      spaceGuid: space.guid, organizationGuid: space.organizationGuid, data: { request: { recursive: true } },
+    }),
+  ]);
+  return purge.bitsKeys(results);
+}

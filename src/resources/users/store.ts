@@ -1,0 +1,42 @@
+import { and, asc, count, eq, like, or, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { users, type User } from "../../db/schema";
+import { unprocessable } from "../../http/errors";
+import { pageWindow } from "../../http/pagination";
+import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { labelSelectorCondition } from "../../metadata";
+
+// Plain selects, not db.query: the relational builder aliases every column in the condition to its table.
+export async function findVisibleUser(db: Db, guid: string, visible: SQL | undefined): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(and(eq(users.guid, guid), visible)).limit(1);
+  return user;
+}
+
+export async function findUsersIn(db: Db, guids: readonly string[]): Promise<User[]> {
+  if (guids.length === 0) return [];
+  return db.select().from(users).where(inList(users.guid, guids));
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+export async function listUsers(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: User[] }> {
+  if (params.lists.origins && !params.lists.usernames && !params.lists.partial_usernames) {
+    throw unprocessable("Origins filter cannot be provided without usernames or partial_usernames filter.");
+  }
+  const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, users)];
+  if (params.lists.usernames) conditions.push(inList(users.username, params.lists.usernames));
+  if (params.lists.partial_usernames) {
+    conditions.push(or(...params.lists.partial_usernames.slice(0, 90).map((p) => like(users.username, sql`${`%${escapeLike(p)}%`} ESCAPE '\\'`))));
+  }
+  if (params.lists.origins) conditions.push(inList(users.origin, params.lists.origins));
+  if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("user", users.guid, params.values.label_selector));
+  const where = allOf(conditions);
+  const { limit, offset } = pageWindow(params);
+  const [[totals], rows] = await db.batch([
+    db.select({ n: count() }).from(users).where(where),
+    db.select().from(users).where(where)
+      .orderBy(...orderBy(params, { created_at: users.createdAt, updated_at: users.updatedAt }, users.id, [asc(users.id)]))
+      .limit(limit).offset(offset),
+  ]);
+  return { total: totals?.n ?? 0, rows };
+}
