@@ -1,40 +1,66 @@
 // /v3/stacks: everyone with read scope reads; only admins write.
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { canWriteGlobally } from "../../auth/permissions";
 import type { AppEnv } from "../../env";
+import type { Stack } from "../../db/schema";
 import { parseJson } from "../../http/body";
-import { ApiError, notFound } from "../../http/errors";
+import { ApiError, notFound, unprocessable } from "../../http/errors";
 import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { json, noContent } from "../../http/respond";
+import {
+  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
+} from "../../metadata";
 import { presentStack } from "./present";
-import { stackCreateSchema, stackListSpec } from "./schema";
-import { createStack, deleteStack, findStack, listStacks } from "./store";
+import { stackCreateSchema, stackListSpec, stackUpdateSchema } from "./schema";
+import { createStack, deleteStack, findStack, listStacks, touchStack } from "./store";
+
+async function findOr404(c: Context<AppEnv>): Promise<Stack> {
+  const stack = await findStack(c.get("db"), c.req.param("guid") ?? "");
+  if (!stack) throw notFound("Stack");
+  return stack;
+}
+
+function authorizeWrite(c: Context<AppEnv>): void {
+  if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
+}
+
+async function present(c: Context<AppEnv>, stack: Stack) {
+  return presentStack(stack, await loadOneMetadata(c.get("db"), "stack", stack.guid));
+}
 
 export const stackRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
+    const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), stackListSpec);
-    const { total, rows } = await listStacks(c.get("db"), params);
-    return json(c, v3Page(c, "/v3/stacks", params, total, rows.map(presentStack)));
+    const { total, rows } = await listStacks(db, params);
+    const metadata = await loadMetadata(db, "stack", rows.map((s) => s.guid));
+    return json(c, v3Page(c, "/v3/stacks", params, total, rows.map((s) => presentStack(s, presentMetadata(metadata, s.guid)))));
   })
-  .get("/:guid", read, async (c) => {
-    const stack = await findStack(c.get("db"), c.req.param("guid"));
-    if (!stack) throw notFound("Stack");
-    return json(c, presentStack(stack));
-  })
+  .get("/:guid", read, async (c) => json(c, await present(c, await findOr404(c))))
   .post("/", write, async (c) => {
-    if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
+    authorizeWrite(c);
     const input = await parseJson(c, stackCreateSchema);
-    const stack = await createStack(c.get("db"), input);
-    if (!stack) throw new ApiError("UnprocessableEntity", "Name must be unique");
-    return json(c, presentStack(stack), 201);
+    const db = c.get("db");
+    const stack = await createStack(db, input, (guid) => metadataCreateStatements(db, "stack", guid, input.metadata));
+    if (!stack) throw unprocessable("Name must be unique");
+    return json(c, await present(c, stack), 201);
+  })
+  .patch("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const current = await findOr404(c);
+    authorizeWrite(c);
+    const input = await parseJson(c, stackUpdateSchema);
+    const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
+    const stack = await touchStack(db, current.guid, patch.statements).catch(patch.rethrow);
+    if (!stack) throw notFound("Stack");
+    return json(c, await present(c, stack));
   })
   .delete("/:guid", write, async (c) => {
     const db = c.get("db");
-    const stack = await findStack(db, c.req.param("guid"));
-    if (!stack) throw notFound("Stack");
-    if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
-    await deleteStack(db, stack.guid);
+    const stack = await findOr404(c);
+    authorizeWrite(c);
+    await deleteStack(db, stack.guid, metadataDeleteStatements(db, "stack", stack.guid));
     return noContent();
   });

@@ -1,19 +1,32 @@
 import { z } from "zod";
 import type { ListSpec } from "../../http/query";
+import { labelSelectorError, metadataField } from "../../metadata";
+
+const text = (max = 250) => z.string({ error: "must be a string" }).max(max, `is too long (maximum is ${max} characters)`);
 
 export const stackCreateSchema = z.strictObject({
-  name: z.string({ error: "must be a string" }).min(1, "can't be blank").max(250, "is too long (maximum is 250 characters)"),
-  description: z.string({ error: "must be a string" }).max(250, "is too long (maximum is 250 characters)").nullish(),
-  build_rootfs_image: z.string({ error: "must be a string" }).max(250).nullish(),
-  run_rootfs_image: z.string({ error: "must be a string" }).max(250).nullish(),
-  metadata: z.unknown().optional(),
+  metadata: metadataField,
+  name: z.string({ error: (issue) => (issue.input === undefined ? "can't be blank" : "must be a string") })
+    .min(1, "can't be blank").max(250, "is too long (maximum is 250 characters)"),
+  description: text().nullish(),
+  build_rootfs_image: text().nullish(),
+  run_rootfs_image: text().nullish(),
 });
 export type StackCreate = z.output<typeof stackCreateSchema>;
+
+/** PATCH /v3/stacks/:guid changes metadata only, as the reference. */
+export const stackUpdateSchema = z.strictObject({
+  metadata: metadataField,
+});
+export type StackUpdate = z.output<typeof stackUpdateSchema>;
 
 export const stackListSpec: ListSpec = {
   allowed: ["page", "per_page", "order_by", "created_ats", "updated_ats", "guids", "names", "default", "label_selector"],
   lists: ["guids", "names"],
   orderBy: ["created_at", "updated_at", "name"],
-  validate: (key, value) =>
-    key === "default" && value !== "true" && value !== "false" ? "Default must be a boolean" : undefined,
+  validate: (key, value) => {
+    if (key === "default" && value !== "true" && value !== "false") return "Default must be a boolean";
+    if (key === "label_selector") return labelSelectorError(value);
+    return undefined;
+  },
 };

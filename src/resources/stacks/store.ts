@@ -1,8 +1,9 @@
-import { asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import { timestamp, type Db } from "../../db/client";
-import { stacks, type Stack } from "../../db/schema";
+import { annotations, labels, stacks, type Stack } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { labelSelectorCondition, runBatch, type Statement } from "../../metadata";
 import type { StackCreate } from "./schema";
 
 export const findStack = (db: Db, guid: string) => db.query.stacks.findFirst({ where: eq(stacks.guid, guid) });
@@ -12,6 +13,7 @@ export async function listStacks(db: Db, params: ListParams): Promise<{ total: n
   const conditions: (SQL | undefined)[] = commonConditions(params, stacks);
   if (params.lists.names) conditions.push(inList(stacks.name, params.lists.names));
   if (params.values.default) conditions.push(eq(stacks.isDefault, params.values.default === "true"));
+  if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("stack", stacks.guid, params.values.label_selector));
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
   const [[totals], rows] = await db.batch([
@@ -23,20 +25,39 @@ export async function listStacks(db: Db, params: ListParams): Promise<{ total: n
   return { total: totals?.n ?? 0, rows };
 }
 
-/** Inserts a stack; undefined when the name is taken (the unique index decides, not a prior read). */
-export async function createStack(db: Db, input: StackCreate): Promise<Stack | undefined> {
-  const rows = await db.insert(stacks).values({
-    guid: crypto.randomUUID(),
+/**
+ * Inserts a stack with its metadata (`extra`, given the new guid) in one batch; undefined when the
+ * name is taken (the unique index decides, not a prior read; the metadata statements then write
+ * nothing, as they are guarded on the stack's row existing).
+ */
+export async function createStack(db: Db, input: StackCreate, extra: (guid: string) => Statement[]): Promise<Stack | undefined> {
+  const guid = crypto.randomUUID();
+  const insert = db.insert(stacks).values({
+    guid,
     name: input.name,
     description: input.description ?? null,
     buildRootfsImage: input.build_rootfs_image ?? null,
     runRootfsImage: input.run_rootfs_image ?? null,
     createdAt: timestamp(),
   }).onConflictDoNothing({ target: stacks.name }).returning();
-  return rows[0];
+  // When the insert did nothing, the metadata rows would belong to no stack: drop them again.
+  const orphaned = sql`NOT EXISTS (SELECT 1 FROM stacks s WHERE s.guid = ${guid})`;
+  const cleanup = (statements: Statement[]) => statements.length === 0 ? [] : [labels, annotations].map((table) =>
+    db.delete(table).where(and(eq(table.resourceType, "stack"), eq(table.resourceGuid, guid), orphaned)));
+  const metadata = extra(guid);
+  const [rows] = await runBatch(db, [insert, ...metadata, ...cleanup(metadata)]);
+  return (rows as Stack[])[0];
 }
 
-export async function deleteStack(db: Db, guid: string): Promise<boolean> {
-  const rows = await db.delete(stacks).where(eq(stacks.guid, guid)).returning({ guid: stacks.guid });
-  return rows.length > 0;
+/** Bumps updated_at and applies metadata statements in one batch. */
+export async function touchStack(db: Db, guid: string, extra: Statement[]): Promise<Stack | undefined> {
+  const update = db.update(stacks).set({ updatedAt: timestamp() }).where(eq(stacks.guid, guid)).returning();
+  const [rows] = await runBatch(db, [update, ...extra]);
+  return (rows as Stack[])[0];
+}
+
+/** Deletes the stack and `extra` (its metadata) in one batch; false when it was already gone. */
+export async function deleteStack(db: Db, guid: string, extra: Statement[]): Promise<boolean> {
+  const [rows] = await runBatch(db, [db.delete(stacks).where(eq(stacks.guid, guid)).returning({ guid: stacks.guid }), ...extra]);
+  return (rows as { guid: string }[]).length > 0;
 }
