@@ -2,8 +2,12 @@
 import type { Bindings } from "./env";
 import { database } from "./db/client";
 import { failLostJobs } from "./jobs/jobs";
+import { sweepPackages } from "./resources/packages/sweep";
+import { sweepBuildpackBits } from "./resources/buildpacks/upload";
 
 export async function housekeeping(env: Bindings, now = Date.now()): Promise<void> {
   const db = database(env.DB);
   await failLostJobs(db, now);
+  await sweepPackages(db, env.BITS, now);
+  await sweepBuildpackBits(db, env.BITS, now);
 }

@@ -8,6 +8,16 @@ import { ApiError, renderError } from "./http/errors";
 import { standardHeaders } from "./http/headers";
 import { v2JobRoutes, v3JobRoutes } from "./jobs/routes";
 import { stackRoutes } from "./resources/stacks/routes";
+import { buildpackV2Routes } from "./resources/buildpacks/v2";
+import { buildpackV3Routes } from "./resources/buildpacks/v3";
+import { organizationRoutes } from "./resources/organizations/routes";
+import { spaceRoutes } from "./resources/spaces/routes";
+import { appRoutes } from "./resources/apps/routes";
+import { roleRoutes } from "./resources/roles/routes";
+import { userRoutes } from "./resources/users/routes";
+import { auditEventRoutes } from "./resources/audit_events/routes";
+import { appPackageRoutes, packageRoutes } from "./resources/packages/routes";
+import { resourceMatchRoutes } from "./resources/resource_matches/routes";
 
 const app = new Hono<AppEnv>();
 
@@ -21,6 +31,18 @@ app.route("/", discoveryRoutes);
 app.route("/v3/jobs", v3JobRoutes);
 app.route("/v2/jobs", v2JobRoutes);
 app.route("/v3/stacks", stackRoutes);
+app.route("/v2/buildpacks", buildpackV2Routes);
+app.route("/v3/buildpacks", buildpackV3Routes);
+app.route("/v3/organizations", organizationRoutes);
+app.route("/v3/spaces", spaceRoutes);
+// The nested package list is mounted before /v3/apps so that it wins.
+app.route("/v3/apps/:appGuid/packages", appPackageRoutes);
+app.route("/v3/apps", appRoutes);
+app.route("/v3/roles", roleRoutes);
+app.route("/v3/users", userRoutes);
+app.route("/v3/audit_events", auditEventRoutes);
+app.route("/v3/packages", packageRoutes);
+app.route("/v3/resource_matches", resourceMatchRoutes);
 
 // Unknown routes and methods: 404 "Unknown request", without authentication, in the API's envelope.
 app.notFound((c) => renderError(c, new ApiError("NotFound")));

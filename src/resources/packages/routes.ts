@@ -1,0 +1,244 @@
+// /v3/packages and /v3/apps/:guid/packages (packages.md §4; the contract's decisions on bits).
+// Each handler: parse, authorize (auth/permissions.ts), act (store.ts and the bits modules), present.
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { identityOf, read, write } from "../../auth/context";
+import { assertCanWrite, spaceAccess, type SpaceAccess } from "../../auth/permissions";
+import type { Identity } from "../../auth/token";
+import { auditEventInsert } from "../../audit/events";
+import { deleteBits, newBitsKey } from "../../bits/store";
+import type { Db } from "../../db/client";
+import type { Package } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { parseJson, readJsonObject } from "../../http/body";
+import { ApiError, notFound, unprocessable } from "../../http/errors";
+import { isMultipartFormData, multipartBoundary } from "../../http/multipart";
+import { absoluteUrl, v3Page } from "../../http/pagination";
+import { parseListParams, type ListParams } from "../../http/query";
+import { accepted, json } from "../../http/respond";
+import { startJob } from "../../jobs/jobs";
+import { loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata/store";
+import { presentMetadata } from "../../metadata/present";
+import { copyPackageBits } from "./copy";
+import { downloadableKey, packageDownload } from "./download";
+import { presentPackage } from "./present";
+import { appPackageListSpec, copyDestination, maxPackageSize, packageCreateSchema, packageListSpec, packageUpdateSchema } from "./schema";
+import {
+  acceptUpload, deletePackageRecord, findApp, findPackage, getPackage, insertPackage, listPackages, newPackageRow, updateDockerCredentials,
+  type AppRef, type PackageWithApp,
+} from "./store";
+import { expirePackagesOfApp } from "./sweep";
+import { NOTHING_UPLOADED, receivePackageUpload } from "./upload";
+
+type Ctx = Context<AppEnv>;
+
+const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
+const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
+export const STAGING_UNAVAILABLE =
+  "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+/** The package and what `who` may do with it; 404 when it does not exist or `who` cannot see it. */
+async function readablePackage(c: Ctx, guid: string): Promise<PackageWithApp & { access: SpaceAccess }> {
+  const db = c.get("db");
+  const found = await findPackage(db, guid);
+  const access = found && (await spaceAccess(db, identityOf(c), found.app.spaceGuid));
+  if (!found || !access?.canRead) throw notFound("Package");
+  return { ...found, access };
+}
+
+/** An app `who` can see, for create and copy: else 422, as the reference answers there. */
+async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{ app: AppRef; access: SpaceAccess }> {
+  const app = guid === null ? undefined : await findApp(db, guid);
+  const access = app && (await spaceAccess(db, who, app.spaceGuid));
+  if (!app || !access?.canRead) throw unprocessable(APP_INVALID);
+  return { app, access };
+}
+
+/** The audit event of a package change, actee the app (packages.md §10). */
+function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>) {
+  return auditEventInsert(db, {
+    type: `audit.app.package.${type}`,
+    actor: who,
+    actee: { guid: app.guid, type: "app", name: app.name },
+    spaceGuid: app.spaceGuid,
+    organizationGuid: app.organizationGuid,
+    data,
+  });
+}
+
+async function presentOne(db: Db, pkg: Package) {
+  return presentPackage(pkg, await loadOneMetadata(db, "package", pkg.guid));
+}
+
+/** The package as it is now (after an upload or copy); 404 if it was deleted meanwhile. */
+async function presentCurrent(db: Db, guid: string) {
+  const pkg = await getPackage(db, guid);
+  if (!pkg) throw notFound("Package");
+  return presentOne(db, pkg);
+}
+
+async function listResponse(c: Ctx, basePath: string, params: ListParams, appGuid?: string) {
+  const db = c.get("db");
+  const { total, rows } = await listPackages(db, identityOf(c), params, appGuid === undefined ? {} : { appGuid });
+  const metadata = await loadMetadata(db, "package", rows.map((p) => p.guid));
+  const resources = rows.map((p) => presentPackage(p, presentMetadata(metadata, p.guid)));
+  return json(c, v3Page(c, basePath, params, total, resources));
+}
+
+/** The nested list (also `GET /v3/packages?app_guid=`): 404 "App not found" unless `who` sees the app. */
+async function appPackagesResponse(c: Ctx, appGuid: string, params: ListParams) {
+  const db = c.get("db");
+  const app = await findApp(db, appGuid);
+  const access = app && (await spaceAccess(db, identityOf(c), app.spaceGuid));
+  if (!app || !access?.canRead) throw notFound("App");
+  const { app_guid: _nested, ...values } = params.values;
+  return listResponse(c, `/v3/apps/${app.guid}/packages`, { ...params, values }, app.guid);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create and copy
+
+async function createPackage(c: Ctx) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const input = await parseJson(c, packageCreateSchema);
+  const { app, access } = await visibleApp(db, who, input.appGuid);
+  assertCanWrite(access);
+  if (input.type === "bits" && app.lifecycleType === "docker") throw unprocessable("Cannot create bits package for a Docker app.");
+  if (input.type === "docker" && app.lifecycleType === "buildpack") throw unprocessable("Cannot create Docker package for a buildpack app.");
+
+  const row = newPackageRow({
+    type: input.type,
+    appGuid: app.guid,
+    state: input.type === "docker" ? "READY" : "AWAITING_UPLOAD",
+    docker: input.docker,
+  });
+  const created = await insertPackage(db, row, [
+    ...metadataCreateStatements(db, "package", row.guid, input.metadata),
+    packageEvent(db, who, "create", app, { package_guid: row.guid, request: input.auditRequest }),
+  ]);
+  if (created.state === "READY") await expirePackagesOfApp(db, c.env.BITS, app.guid);
+  return json(c, await presentOne(db, created), 201);
+}
+
+/**
+ * Copy (packages.md §4.2): only `relationships.app.data.guid` of the body is read. Docker copies are
+ * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
+ * inside this request, so the answer shows the copy's final state.
+ */
+async function copyPackage(c: Ctx, sourceGuid: string) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const { app, access } = await visibleApp(db, who, copyDestination(await readJsonObject(c)));
+  assertCanWrite(access);
+  const source = sourceGuid === "" ? undefined : await findPackage(db, sourceGuid);
+  const sourceAccess = source && (await spaceAccess(db, who, source.app.spaceGuid));
+  if (!source || !sourceAccess?.canRead) throw unprocessable(SOURCE_INVALID);
+  assertCanWrite(sourceAccess);
+  if (source.app.guid === app.guid) throw unprocessable("Source and destination app cannot be the same");
+
+  const bits = source.pkg.type === "bits";
+  const row = newPackageRow({
+    type: source.pkg.type,
+    appGuid: app.guid,
+    state: bits ? "COPYING" : "READY",
+    docker: bits ? null : { image: source.pkg.dockerImage ?? "", username: null, password: null },
+  });
+  if (bits) row.bitsKey = newBitsKey("packages", row.guid);
+  const created = await insertPackage(db, row, [
+    packageEvent(db, who, "create", app, { package_guid: row.guid, request: { source_package_guid: source.pkg.guid } }),
+  ]);
+  if (bits) await copyPackageBits(db, c.env.BITS, source.pkg, created);
+  else await expirePackagesOfApp(db, c.env.BITS, app.guid);
+  return json(c, await presentCurrent(db, created.guid), 201);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+export const packageRoutes = new Hono<AppEnv>()
+  .get("/", read, async (c) => {
+    const params = parseListParams(new URL(c.req.url), packageListSpec);
+    // `app_guid` makes this the nested list, as in the reference (packages.md §12.7).
+    if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
+    return listResponse(c, "/v3/packages", params);
+  })
+  .post("/", write, async (c) => {
+    // Any source_guid, even an empty one, selects the copy.
+    const sourceGuid = new URL(c.req.url).searchParams.get("source_guid");
+    return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
+  })
+  .get("/:guid", read, async (c) => {
+    const { pkg } = await readablePackage(c, c.req.param("guid"));
+    return json(c, await presentOne(c.get("db"), pkg));
+  })
+  .patch("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const input = await parseJson(c, packageUpdateSchema);
+    const { pkg, access } = await readablePackage(c, c.req.param("guid"));
+    if (pkg.type !== "docker" && (input.username !== null || input.password !== null)) {
+      throw unprocessable("Cannot update Docker credentials for a buildpack app.");
+    }
+    assertCanWrite(access);
+    const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
+    await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+    return json(c, await presentCurrent(db, pkg.guid));
+  })
+  .delete("/:guid", write, async (c) => {
+    const db = c.get("db");
+    const who = identityOf(c);
+    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+    assertCanWrite(access);
+    const bucket = c.env.BITS;
+    const job = await startJob(c, { operation: "package.delete", resourceType: "package", resourceGuid: pkg.guid }, async () => {
+      const { bitsKey } = await deletePackageRecord(db, pkg.guid, [
+        ...metadataDeleteStatements(db, "package", pkg.guid),
+        packageEvent(db, who, "delete", app, { package_guid: pkg.guid }),
+      ]);
+      if (bitsKey !== null) await deleteBits(bucket, bitsKey);
+    });
+    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  })
+  .post("/:guid/upload", write, async (c) => {
+    const db = c.get("db");
+    const contentType = c.req.header("Content-Type");
+    // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
+    if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
+    multipartBoundary(contentType);
+    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+    assertCanWrite(access);
+    if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
+    if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
+
+    // One conditional update decides a race; losers never read the body.
+    const bitsKey = newBitsKey("packages", pkg.guid);
+    const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
+    if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
+    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+    return json(c, await presentCurrent(db, pkg.guid));
+  })
+  .get("/:guid/download", read, async (c) => {
+    const db = c.get("db");
+    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+    if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
+    const key = downloadableKey(pkg);
+    const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
+    if (response.status === 200 || response.status === 206) {
+      await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
+    }
+    return response;
+  })
+  .post("/:guid/droplets", write, async (c) => {
+    await readablePackage(c, c.req.param("guid"));
+    throw unprocessable(STAGING_UNAVAILABLE);
+  });
+
+/** GET /v3/apps/:guid/packages; mounted at /v3/apps/:appGuid/packages. */
+export const appPackageRoutes = new Hono<AppEnv>().get("/", read, async (c) => {
+  // Query problems are reported before the app is looked up (packages.md §4.4).
+  const params = parseListParams(new URL(c.req.url), appPackageListSpec);
+  return appPackagesResponse(c, c.req.param("appGuid") ?? "", params);
+});

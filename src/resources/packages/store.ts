@@ -1,0 +1,302 @@
+// Package queries. D1 has no interactive transactions: every state change is a conditional update
+// (`WHERE state = ...`, and for bits in flight `AND bits_key = <this attempt's key>`), so whoever
+// loses a race learns it from the changed-row count and cleans up after itself; a change and its
+// audit event (and metadata) go in one `db.batch`.
+import { and, asc, count, eq, inArray, lt, notInArray, or, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Identity } from "../../auth/token";
+import { readableSpaces } from "../../auth/permissions";
+import { timestamp, type Db } from "../../db/client";
+import { apps, packages, spaces, type Package, type PackageState } from "../../db/schema";
+import { pageWindow } from "../../http/pagination";
+import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
+import { labelSelectorCondition } from "../../metadata/selector";
+import type { Statement } from "../../metadata/store";
+import type { DockerCredentials, PackageType } from "./schema";
+
+/** The app a package belongs to, with what permissions and audit events need. */
+export interface AppRef {
+  guid: string;
+  name: string;
+  spaceGuid: string;
+  organizationGuid: string;
+  lifecycleType: "buildpack" | "docker" | "cnb";
+}
+
+export interface PackageWithApp {
+  pkg: Package;
+  app: AppRef;
+}
+
+const appRefColumns = {
+  guid: apps.guid,
+  name: apps.name,
+  spaceGuid: apps.spaceGuid,
+  organizationGuid: spaces.organizationGuid,
+  lifecycleType: apps.lifecycleType,
+};
+
+/** `updated_at` is null until a record first changes; filters and ordering use the creation time then. */
+const effectiveUpdatedAt = sql`coalesce(${packages.updatedAt}, ${packages.createdAt})`;
+
+export async function findApp(db: Db, guid: string): Promise<AppRef | undefined> {
+  const [row] = await db.select(appRefColumns).from(apps).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)).where(eq(apps.guid, guid));
+  return row;
+}
+
+export async function findPackage(db: Db, guid: string): Promise<PackageWithApp | undefined> {
+  const [row] = await db
+    .select({ pkg: packages, app: appRefColumns })
+    .from(packages)
+    .innerJoin(apps, eq(apps.guid, packages.appGuid))
+    .innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
+    .where(eq(packages.guid, guid));
+  return row;
+}
+
+export const getPackage = async (db: Db, guid: string): Promise<Package | undefined> =>
+  (await db.select().from(packages).where(eq(packages.guid, guid)))[0];
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+export interface ListScope {
+  /** Only this app's packages (the nested list, or `?app_guid=`). */
+  appGuid?: string;
+}
+
+export async function listPackages(db: Db, who: Identity, params: ListParams, scope: ListScope = {}): Promise<{ total: number; rows: Package[] }> {
+  const { lists, timestamps, values } = params;
+  const conditions: (SQL | undefined)[] = [
+    readableSpaces(who, apps.spaceGuid, spaces.organizationGuid),
+    scope.appGuid === undefined ? undefined : eq(packages.appGuid, scope.appGuid),
+    lists.guids && inList(packages.guid, lists.guids),
+    lists.states && inList(packages.state, lists.states),
+    lists.types && inList(packages.type, lists.types),
+    lists.app_guids && inList(packages.appGuid, lists.app_guids),
+    lists.space_guids && inList(apps.spaceGuid, lists.space_guids),
+    lists.organization_guids && inList(spaces.organizationGuid, lists.organization_guids),
+    timestamps.created_ats && timestampCondition(packages.createdAt, timestamps.created_ats),
+    timestamps.updated_ats && timestampCondition(effectiveUpdatedAt, timestamps.updated_ats),
+    values.label_selector === undefined ? undefined : labelSelectorCondition("package", packages.guid, values.label_selector),
+  ];
+  const where = allOf(conditions);
+  const { limit, offset } = pageWindow(params);
+  const ordering = orderBy(params, { created_at: packages.createdAt, updated_at: effectiveUpdatedAt }, packages.id, [asc(packages.id)]);
+  const [[totals], rows] = await db.batch([
+    db.select({ n: count() }).from(packages)
+      .innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
+      .where(where),
+    db.select({ pkg: packages }).from(packages)
+      .innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
+      .where(where).orderBy(...ordering).limit(limit).offset(offset),
+  ]);
+  return { total: totals?.n ?? 0, rows: rows.map((r) => r.pkg) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create, copy
+
+export interface NewPackage {
+  type: PackageType;
+  appGuid: string;
+  state: PackageState;
+  docker?: DockerCredentials | null;
+  /** For bits copies: where the copy will be written (the sweep removes it if the copy dies). */
+  bitsKey?: string | null;
+}
+
+/** The row of a new package; insert it with `insertPackage` in the caller's batch. */
+export function newPackageRow(input: NewPackage): Package {
+  return {
+    id: 0,
+    guid: crypto.randomUUID(),
+    appGuid: input.appGuid,
+    type: input.type,
+    state: input.state,
+    bitsKey: input.bitsKey ?? null,
+    bitsSize: null,
+    sha1: null,
+    sha256: null,
+    error: null,
+    dockerImage: input.docker?.image ?? null,
+    dockerUsername: input.docker?.username ?? null,
+    dockerPassword: input.docker?.password ?? null,
+    createdAt: timestamp(),
+    updatedAt: null,
+  };
+}
+
+/** Inserts the package together with `alongside` (metadata, audit event) in one batch. */
+export async function insertPackage(db: Db, row: Package, alongside: readonly Statement[]): Promise<Package> {
+  const { id: _id, ...values } = row;
+  const [inserted] = await db.batch([db.insert(packages).values(values).returning(), ...alongside]);
+  return inserted[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload and copy state changes
+
+/**
+ * Fails the batch it is in (rolling everything back) unless the package is in `state` with
+ * `bitsKey`, i.e. unless the conditional update before it changed the row. `json()` of invalid JSON
+ * is the one error SQLite raises from a plain SELECT, and only for a row it produces.
+ */
+function requireRow(db: Db, guid: string, state: PackageState, bitsKey: string): BatchItem<"sqlite"> {
+  return failWhen(db, sql`NOT EXISTS (SELECT 1 FROM ${packages} WHERE ${packages.guid} = ${guid} AND ${packages.state} = ${state} AND ${packages.bitsKey} = ${bitsKey})`);
+}
+
+/** A batch statement that fails (rolling the batch back) when `condition` holds. */
+function failWhen(db: Db, condition: SQL): BatchItem<"sqlite"> {
+  // A select builder, not db.run(): drizzle's D1 batch cannot bind parameters of a raw run().
+  return db.select({ guard: sql`json(${GUARD_MARK})` }).from(sql`(SELECT 1)`).where(condition);
+}
+const GUARD_MARK = "package state guard";
+
+function isGuardFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (/malformed JSON/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The one decision of an upload race: AWAITING_UPLOAD → PROCESSING_UPLOAD with this attempt's key,
+ * and the audit event, only if the row was still AWAITING_UPLOAD. False for every loser.
+ */
+export async function acceptUpload(db: Db, guid: string, bitsKey: string, audit: Statement): Promise<boolean> {
+  try {
+    const [update] = await db.batch([
+      db.update(packages)
+        .set({ state: "PROCESSING_UPLOAD", bitsKey, updatedAt: timestamp() })
+        .where(and(eq(packages.guid, guid), eq(packages.state, "AWAITING_UPLOAD"))),
+      requireRow(db, guid, "PROCESSING_UPLOAD", bitsKey),
+      audit,
+    ]);
+    return update.meta.changes === 1;
+  } catch (err) {
+    if (isGuardFailure(err)) return false;
+    throw err;
+  }
+}
+
+/** Back to AWAITING_UPLOAD after a refused request (bad form fields): the package may be uploaded again. */
+export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promise<boolean> {
+  const rows = await db.update(packages)
+    .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
+    .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey)))
+    .returning({ guid: packages.guid });
+  return rows.length === 1;
+}
+
+export interface StoredChecksums {
+  sha1: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * READY with the checksums, if the package is still in `from` with this attempt's key. False when
+ * the sweep failed it or it was deleted meanwhile: the caller then deletes its object.
+ */
+export async function markReady(db: Db, guid: string, from: PackageState, bitsKey: string, bits: StoredChecksums): Promise<boolean> {
+  const rows = await db.update(packages)
+    .set({ state: "READY", sha1: bits.sha1, sha256: bits.sha256, bitsSize: bits.size, error: null, updatedAt: timestamp() })
+    .where(and(eq(packages.guid, guid), eq(packages.state, from), eq(packages.bitsKey, bitsKey)))
+    .returning({ guid: packages.guid });
+  return rows.length === 1;
+}
+
+/** FAILED with `error` and no bits, if the package is still in `from` with this attempt's key. */
+export async function markFailed(db: Db, guid: string, from: PackageState, bitsKey: string, error: string): Promise<boolean> {
+  const rows = await db.update(packages)
+    .set({ state: "FAILED", error, bitsKey: null, bitsSize: null, sha1: null, sha256: null, updatedAt: timestamp() })
+    .where(and(eq(packages.guid, guid), eq(packages.state, from), eq(packages.bitsKey, bitsKey)))
+    .returning({ guid: packages.guid });
+  return rows.length === 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update, delete
+
+export async function updateDockerCredentials(db: Db, guid: string, credentials: { username: string | null; password: string | null }, alongside: readonly Statement[]): Promise<void> {
+  const set: Partial<Pick<Package, "dockerUsername" | "dockerPassword">> = {};
+  if (credentials.username !== null) set.dockerUsername = credentials.username;
+  if (credentials.password !== null) set.dockerPassword = credentials.password;
+  const statements: Statement[] = [...alongside];
+  // Metadata-only updates leave the package row (and its updated_at) alone, as the reference.
+  if (Object.keys(set).length > 0) statements.unshift(db.update(packages).set({ ...set, updatedAt: timestamp() }).where(eq(packages.guid, guid)));
+  if (statements.length === 0) return;
+  const [first, ...rest] = statements as [Statement, ...Statement[]];
+  await db.batch([first, ...rest]);
+}
+
+/** Deletes the record with `alongside` (metadata, audit) in one batch; the bits key it had, if any. */
+export async function deletePackageRecord(db: Db, guid: string, alongside: readonly Statement[]): Promise<{ deleted: boolean; bitsKey: string | null }> {
+  try {
+    const [deleted] = await db.batch([
+      db.delete(packages).where(eq(packages.guid, guid)).returning({ bitsKey: packages.bitsKey }),
+      // A concurrent delete got there first: no second audit event.
+      failWhen(db, sql`changes() = 0`),
+      ...alongside,
+    ]);
+    return { deleted: true, bitsKey: deleted[0]?.bitsKey ?? null };
+  } catch (err) {
+    if (isGuardFailure(err)) return { deleted: false, bitsKey: null };
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry and the sweep
+
+/** How many READY/FAILED packages an app keeps (the reference's max_valid_packages_stored default). */
+export const PACKAGES_KEPT_PER_APP = 5;
+
+/**
+ * BitsExpiration#expire_packages!: of an app's READY and FAILED packages the newest 5 (by created_at,
+ * then id) stay, the rest become EXPIRED. Their bits keys stay on the row until the objects are
+ * deleted (`forgetExpiredBits`), so an interruption leaves work the sweep finishes.
+ */
+export async function expireOldPackages(db: Db, appGuid: string): Promise<{ guid: string; bitsKey: string | null }[]> {
+  const finished = and(eq(packages.appGuid, appGuid), inArray(packages.state, ["READY", "FAILED"]));
+  const kept = db.select({ id: packages.id }).from(packages).where(finished)
+    .orderBy(sql`${packages.createdAt} DESC`, sql`${packages.id} DESC`).limit(PACKAGES_KEPT_PER_APP);
+  return db.update(packages)
+    .set({ state: "EXPIRED", sha1: null, sha256: null, updatedAt: timestamp() })
+    .where(and(finished, notInArray(packages.id, kept)))
+    .returning({ guid: packages.guid, bitsKey: packages.bitsKey });
+}
+
+/** EXPIRED packages whose objects are still to be deleted. */
+export const expiredWithBits = (db: Db, limit: number) =>
+  db.select({ guid: packages.guid, bitsKey: packages.bitsKey }).from(packages)
+    .where(and(eq(packages.state, "EXPIRED"), sql`${packages.bitsKey} IS NOT NULL`)).limit(limit);
+
+/** After their objects are gone: the expired packages no longer name them. */
+export async function forgetExpiredBits(db: Db, expired: readonly { guid: string; bitsKey: string }[]): Promise<void> {
+  for (let i = 0; i < expired.length; i += 45) {
+    const part = expired.slice(i, i + 45);
+    await db.update(packages).set({ bitsKey: null, bitsSize: null })
+      .where(and(eq(packages.state, "EXPIRED"), or(...part.map((p) => and(eq(packages.guid, p.guid), eq(packages.bitsKey, p.bitsKey))))));
+  }
+}
+
+/** Packages in PROCESSING_UPLOAD or COPYING since before `cutoff` (a timestamp): their requests or copies died. */
+export const stuckPackages = (db: Db, cutoff: string, limit: number) =>
+  db.select({ guid: packages.guid, state: packages.state, bitsKey: packages.bitsKey }).from(packages)
+    .where(and(inArray(packages.state, ["PROCESSING_UPLOAD", "COPYING"]), lt(sql`coalesce(${packages.updatedAt}, ${packages.createdAt})`, cutoff)))
+    .limit(limit);
+
+/** Fails one stuck package if it is still as the sweep saw it (state and key): true when it did. */
+export async function failStuck(db: Db, stuck: { guid: string; state: PackageState; bitsKey: string | null }, error: string, now: string): Promise<boolean> {
+  const rows = await db.update(packages)
+    .set({ state: "FAILED", error, bitsKey: null, bitsSize: null, sha1: null, sha256: null, updatedAt: now })
+    .where(and(
+      eq(packages.guid, stuck.guid),
+      eq(packages.state, stuck.state),
+      stuck.bitsKey === null ? sql`${packages.bitsKey} IS NULL` : eq(packages.bitsKey, stuck.bitsKey),
+    ))
+    .returning({ guid: packages.guid });
+  return rows.length === 1;
+}

@@ -1,0 +1,22 @@
+// POST /v3/resource_matches: this service keeps no resource cache, so nothing ever matches and the
+// client uploads every file in the package zip (the contract; cf-cli.md §7.2). The request is still
+// checked, so a malformed one gets a clear error rather than a silent empty answer.
+import { Hono } from "hono";
+import { z } from "zod";
+import { write } from "../../auth/context";
+import type { AppEnv } from "../../env";
+import { parseJson } from "../../http/body";
+import { json } from "../../http/respond";
+
+/** The CLI sends at most 5000 resources per request (cf-cli.md §7.2). */
+const MAX_RESOURCES = 5000;
+
+const resourceMatchesSchema = z.strictObject({
+  resources: z.array(z.record(z.string(), z.unknown()), { error: "must be an array of resource objects" })
+    .max(MAX_RESOURCES, `must have at most ${MAX_RESOURCES} resources`),
+});
+
+export const resourceMatchRoutes = new Hono<AppEnv>().post("/", write, async (c) => {
+  await parseJson(c, resourceMatchesSchema);
+  return json(c, { resources: [] }, 201);
+});

@@ -1,0 +1,170 @@
+// Shared setup for the package tests: the reference's fixture world (packages.md §13), package
+// creation and uploads as a client sends them, and what is in R2.
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { call, get, jsonOf } from "../helpers/api";
+import { makeApp, makeOrg, makeSpace } from "../helpers/fixtures";
+import { adminAuth, bearer, SCOPES } from "../helpers/tokens";
+import { buildZip } from "../bits/zipfix";
+
+export interface PackageJson {
+  guid: string;
+  type: string;
+  state: string;
+  data: Record<string, unknown> & { error?: string | null; checksum?: { type: string; value: string | null }; hash?: { type: string; value: string | null } };
+  created_at: string;
+  updated_at: string | null;
+  relationships: { app: { data: { guid: string } } };
+  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  links: Record<string, { href: string; method?: string }>;
+}
+
+export interface ListJson {
+  pagination: {
+    total_results: number;
+    total_pages: number;
+    first: { href: string };
+    last: { href: string };
+    next: { href: string } | null;
+    previous: { href: string } | null;
+  };
+  resources: PackageJson[];
+}
+
+/** The global roles and a user without any role (the matrix's no_role column). */
+export const auths = {
+  admin: () => adminAuth(),
+  adminReadOnly: () => bearer({ user: "aro-user", scopes: [...SCOPES.adminReadOnly, "cloud_controller.write"] }),
+  globalAuditor: () => bearer({ user: "ga-user", scopes: [...SCOPES.globalAuditor, "cloud_controller.write"] }),
+  noRole: () => bearer({ user: "no-role-user", scopes: SCOPES.user }),
+  readOnly: () => bearer({ user: "read-only-user", scopes: SCOPES.readOnly }),
+  writeOnly: () => bearer({ user: "write-only-user", scopes: SCOPES.writeOnly }),
+};
+
+/** Org O (space S, S2), org O3 (space S3); apps A, A2, D (docker) in S, B in S2, C in S3. */
+export async function makeWorld() {
+  const O = await makeOrg();
+  const S = await makeSpace({ orgGuid: O.guid });
+  const S2 = await makeSpace({ orgGuid: O.guid });
+  const O3 = await makeOrg();
+  const S3 = await makeSpace({ orgGuid: O3.guid });
+  return {
+    O, S, S2, O3, S3,
+    A: await makeApp({ spaceGuid: S.guid }),
+    A2: await makeApp({ spaceGuid: S.guid }),
+    D: await makeApp({ spaceGuid: S.guid, lifecycle: "docker" }),
+    B: await makeApp({ spaceGuid: S2.guid }),
+    C: await makeApp({ spaceGuid: S3.guid }),
+  };
+}
+
+export const bitsBody = (appGuid: string) => ({ type: "bits", relationships: { app: { data: { guid: appGuid } } } });
+export const dockerBody = (appGuid: string, data: Record<string, unknown> = { image: "registry/image:latest" }) =>
+  ({ type: "docker", data, relationships: { app: { data: { guid: appGuid } } } });
+
+export async function createPackage(body: unknown, auth?: string): Promise<PackageJson> {
+  const res = await call("POST", "/v3/packages", { auth: auth ?? (await adminAuth()), body });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  return jsonOf<PackageJson>(res);
+}
+
+export const createBits = (appGuid: string, auth?: string) => createPackage(bitsBody(appGuid), auth);
+export const createDocker = (appGuid: string, auth?: string) => createPackage(dockerBody(appGuid), auth);
+
+export async function getPackage(guid: string, auth?: string): Promise<PackageJson> {
+  const res = await get(`/v3/packages/${guid}`, auth ?? (await adminAuth()));
+  expect(res.status).toBe(200);
+  return jsonOf<PackageJson>(res);
+}
+
+const enc = new TextEncoder();
+
+export interface FormPart {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  data: Uint8Array | string;
+}
+
+/** A multipart/form-data body as the cf CLI writes it (60-hex boundary, CRLFs). */
+export function multipart(parts: readonly FormPart[]): { body: Uint8Array; contentType: string } {
+  const boundary = Array.from(crypto.getRandomValues(new Uint8Array(30)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const chunks: Uint8Array[] = [];
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
+    if (part.filename !== undefined) head += `; filename="${part.filename}"`;
+    head += "\r\n";
+    if (part.contentType !== undefined) head += `Content-Type: ${part.contentType}\r\n`;
+    chunks.push(enc.encode(`${head}\r\n`), typeof part.data === "string" ? enc.encode(part.data) : part.data, enc.encode("\r\n"));
+  }
+  chunks.push(enc.encode(`--${boundary}--\r\n`));
+  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    body.set(c, o);
+    o += c.length;
+  }
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The `bits` part of an upload. */
+export const bitsPart = (zip: Uint8Array, filename = "package.zip"): FormPart =>
+  ({ name: "bits", filename, contentType: "application/octet-stream", data: zip });
+
+export async function uploadParts(guid: string, parts: readonly FormPart[], auth?: string): Promise<Response> {
+  const { body, contentType } = multipart(parts);
+  return call("POST", `/v3/packages/${guid}/upload`, {
+    auth: auth ?? (await adminAuth()),
+    body,
+    headers: { "Content-Type": contentType, "Content-Length": String(body.length) },
+  });
+}
+
+export const uploadZip = (guid: string, zip: Uint8Array, auth?: string) => uploadParts(guid, [bitsPart(zip)], auth);
+
+/** A small valid zip with a directory entry, as the CLI zips an app directory. */
+export function appZip(content = "puts 'hello'\n"): Promise<Uint8Array> {
+  return buildZip([
+    { name: "lib/" },
+    { name: "app.rb", data: content, method: 8 },
+    { name: "lib/x.rb", data: "module X; end\n" },
+  ]);
+}
+
+/** A READY bits package of `appGuid` with `zip` uploaded. */
+export async function readyBitsPackage(appGuid: string, zip?: Uint8Array): Promise<PackageJson> {
+  const pkg = await createBits(appGuid);
+  const res = await uploadZip(pkg.guid, zip ?? (await appZip()));
+  expect(res.status).toBe(200);
+  const uploaded = await jsonOf<PackageJson>(res);
+  expect(uploaded.state).toBe("READY");
+  return uploaded;
+}
+
+/** Every R2 key under packages/<guid>/. */
+export async function packageKeys(guid: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.BITS.list({ prefix: `packages/${guid}/`, ...(cursor ? { cursor } : {}) });
+    keys.push(...page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return keys;
+}
+
+export async function hex(alg: "SHA-1" | "SHA-256", data: Uint8Array): Promise<string> {
+  return Array.from(new Uint8Array(await crypto.subtle.digest(alg, data)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `H` in the reference's cases: the origin of the test requests. */
+export const H = "http://api.test";
+
+/** Removes every package (and its metadata) so a list test sees only its own. */
+export async function clearPackages(): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM packages"),
+    env.DB.prepare("DELETE FROM labels WHERE resource_type = 'package'"),
+    env.DB.prepare("DELETE FROM annotations WHERE resource_type = 'package'"),
+  ]);
+}
