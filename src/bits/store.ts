@@ -259,6 +259,7 @@ export async function openBitsReader(bucket: R2Bucket, key: string): Promise<Bit
       const obj = await bucket.get(key, { range: { offset, length }, onlyIf: { etagMatches: etag } });
       if (obj === null) throw new BitsNotFoundError(key);
       if (!("body" in obj)) throw new BitsChangedError(key);
+      // A ranged read: at most `length` bytes (callers read the zip's tail and directory in ≤ 1 MiB pieces).
       const bytes = new Uint8Array(await obj.arrayBuffer());
       if (bytes.length !== length) throw new BitsChangedError(key);
       return bytes;
