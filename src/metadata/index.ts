@@ -7,8 +7,8 @@ export {
 } from "./types";
 export { metadataField, parseMetadata, validateMetadata, type MetadataParseResult, type MetadataUpdate } from "./validate";
 export {
-  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, runBatch,
-  type MetadataDb, type MetadataPatch, type Statement,
+  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch,
+  type MetadataPatch,
 } from "./store";
 export {
   labelSelectorCondition, labelSelectorError, labelSelectorSql, MAX_LABEL_SELECTOR_REQUIREMENTS, parseLabelSelector,

@@ -10,17 +10,14 @@
 // the gap: it fails (rolling the whole batch back) when the count after the batch breaks the rule, and
 // `MetadataPatch.rethrow` turns that failure into the same reference error.
 import { and, eq, inArray, or, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
-import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { guard, isGuardFailure, runBatch, type AnyDb, type Statement } from "../db/batch";
 import { annotations, labels } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { extractPrefix, renderKey } from "./keys";
 import { DEFAULT_METADATA_LIMITS, MAX_BOUND_PARAMETERS, type Metadata, type MetadataLimits, type MetadataResourceType } from "./types";
 import type { MetadataUpdate } from "./validate";
 
-/** Any Drizzle D1 handle (with or without a schema). */
-export type MetadataDb = DrizzleD1Database<Record<string, unknown>>;
-export type Statement = BatchItem<"sqlite">;
+type MetadataDb = AnyDb;
 
 type MetadataTable = typeof labels | typeof annotations;
 
@@ -84,37 +81,10 @@ function keyDeletes(db: MetadataDb, table: MetadataTable, type: MetadataResource
   );
 }
 
-/**
- * Fails when the resource has more than `threshold` rows in `table` once the batch has run up to this
- * statement: it then sets their resource_type to NULL, which the NOT NULL constraint refuses (nothing
- * else ever writes NULL there, so the error names the guard). Otherwise it changes nothing.
- */
+/** Fails the batch when the resource has more than `threshold` rows in `table` at this point of it. */
 function limitGuard(db: MetadataDb, table: MetadataTable, type: MetadataResourceType, guid: string, threshold: number): Statement {
   const count = sql`(SELECT count(*) FROM ${table} WHERE ${table.resourceType} = ${type} AND ${table.resourceGuid} = ${guid})`;
-  return db
-    .update(table)
-    .set({ resourceType: sql`NULL` })
-    .where(and(eq(table.resourceType, type), eq(table.resourceGuid, guid), sql`${count} > ${threshold}`));
-}
-
-const GUARD_FAILURE = {
-  labels: "NOT NULL constraint failed: labels.resource_type",
-  annotations: "NOT NULL constraint failed: annotations.resource_type",
-} as const;
-
-function errorText(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
-    if (e instanceof Error) {
-      parts.push(e.message);
-      e = e.cause;
-    } else {
-      parts.push(String(e));
-      break;
-    }
-  }
-  return parts.join("\n");
+  return guard(db, sql`${count} <= ${threshold}`, `metadata-limit-${table === labels ? "labels" : "annotations"}`);
 }
 
 function labelLimit(metadata: MetadataUpdate, limits: MetadataLimits): ApiError {
@@ -187,7 +157,7 @@ export async function prepareMetadataPatch(
   const existing = await runBatch(db, reads);
 
   const statements: Statement[] = [];
-  const guards: { kind: keyof typeof GUARD_FAILURE; error: () => ApiError }[] = [];
+  const guards: { kind: "labels" | "annotations"; error: () => ApiError }[] = [];
   parts.forEach((p, i) => {
     const current = new Set((existing[i] ?? []).map(keyId));
     const after = new Set(current);
@@ -212,8 +182,7 @@ export async function prepareMetadataPatch(
   });
 
   const rethrow = (err: unknown): never => {
-    const text = errorText(err);
-    for (const g of guards) if (text.includes(GUARD_FAILURE[g.kind])) throw g.error();
+    for (const g of guards) if (isGuardFailure(err, `metadata-limit-${g.kind}`)) throw g.error();
     throw err;
   };
   return { statements, rethrow };
@@ -281,16 +250,4 @@ export async function loadOneMetadata(
   return (await loadMetadata(db, resourceType, [guid])).get(guid) ?? { labels: {}, annotations: {} };
 }
 
-/**
- * Runs statements as one D1 batch (one transaction): nothing for `[]`. For callers whose batch may hold
- * only metadata statements (a metadata-only PATCH), since `db.batch` wants at least one.
- */
-export async function runBatch<T extends Statement>(
-  db: MetadataDb,
-  statements: readonly T[],
-): Promise<T["_"]["result"][]> {
-  if (statements.length === 0) return [];
-  const [first, ...rest] = statements as [T, ...T[]];
-  return (await db.batch([first, ...rest])) as T["_"]["result"][];
-}
 

@@ -6,10 +6,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/http/errors";
-import {
-  labelSelectorCondition, labelSelectorError, labelSelectorSql, metadataCreateStatements, parseLabelSelector, runBatch,
-  type LabelSelectorRequirement,
-} from "../../src/metadata";
+import { labelSelectorCondition, labelSelectorError, labelSelectorSql, metadataCreateStatements, parseLabelSelector, type LabelSelectorRequirement } from "../../src/metadata";
+import { runBatch } from "../../src/db/batch";
 
 const db = drizzle(env.DB);
 

@@ -7,10 +7,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { stacks } from "../../src/db/schema";
 import { ApiError } from "../../src/http/errors";
-import {
-  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, parseMetadata, prepareMetadataPatch,
-  presentMetadata, runBatch, type MetadataUpdate, type Statement,
-} from "../../src/metadata";
+import { loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, parseMetadata, prepareMetadataPatch, presentMetadata, type MetadataUpdate } from "../../src/metadata";
+import { runBatch, type Statement } from "../../src/db/batch";
 
 const db = drizzle(env.DB);
 const newGuid = () => crypto.randomUUID();

@@ -1,14 +1,14 @@
 import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
+import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
 import { timestamp, type Db } from "../../db/client";
 import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
 import { deleteBits } from "../../bits/store";
-import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType, type Statement } from "../../metadata";
-import { isForeignKeyViolation, isUniqueViolation } from "../organizations/constraints";
+import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
 export const findApp = (db: Db, guid: string) => db.query.apps.findFirst({ where: eq(apps.guid, guid) });

@@ -16,7 +16,8 @@ import { timestamp, type Db } from "../../db/client";
 import { buildpacks, stacks, type Buildpack } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, type ListParams } from "../../http/query";
-import { labelSelectorCondition, runBatch, type Statement } from "../../metadata";
+import { labelSelectorCondition } from "../../metadata";
+import { guard, isGuardFailure, isUniqueViolation, runBatch, type Statement } from "../../db/batch";
 import type { V2Filter, V2ListQuery } from "./schema";
 
 export const findBuildpack = (db: Db, guid: string) => db.query.buildpacks.findFirst({ where: eq(buildpacks.guid, guid) });
@@ -47,34 +48,9 @@ export class BuildpackWriteError extends Error {
   }
 }
 
-function errorText(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let depth = 0; depth < 8 && e != null; depth++) {
-    if (e instanceof Error) {
-      parts.push(e.message);
-      e = e.cause;
-    } else {
-      parts.push(String(e));
-      break;
-    }
-  }
-  return parts.join("\n");
-}
 
-// A guard is a SELECT that raises "bad JSON path: '<marker> ...'" when its condition is false: D1
-// runs a batch as one transaction, so the error rolls back everything in it. (drizzle 0.45 cannot
-// batch raw statements with parameters, so the guard is a query builder, not db.run.)
-const GUARD_MARKER = "buildpack-precondition-failed";
-const isGuardFailure = (err: unknown) => errorText(err).includes(GUARD_MARKER);
-const isUniqueViolation = (err: unknown) => /UNIQUE constraint failed: (index 'buildpacks_name_stack_lifecycle_idx'|buildpacks\.name)/.test(errorText(err));
-
-/** Fails the batch it is in unless `condition` holds when it runs. */
-function guard(db: Db, condition: SQL): Statement {
-  return db
-    .select({ ok: sql<number>`CASE WHEN ${condition} THEN 1 ELSE json_extract('{}', ${GUARD_MARKER} || ' ' || random()) END` })
-    .from(sql`(SELECT 1) AS one`);
-}
+const isNameTaken = (err: unknown) =>
+  isUniqueViolation(err, "buildpacks_name_stack_lifecycle_idx") || isUniqueViolation(err, "buildpacks.name");
 
 const stackCondition = (stack: string | null | undefined): SQL =>
   stack == null ? sql`1` : sql`EXISTS (SELECT 1 FROM stacks s WHERE s.name = ${stack})`;
@@ -102,7 +78,7 @@ async function runGuarded<T extends Statement>(db: Db, statements: T[], onGuard:
   try {
     return await runBatch(db, statements);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new BuildpackWriteError("name-taken");
+    if (isNameTaken(err)) throw new BuildpackWriteError("name-taken");
     if (isGuardFailure(err)) throw new BuildpackWriteError(await onGuard());
     throw err;
   }

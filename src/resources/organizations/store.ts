@@ -6,9 +6,9 @@ import { organizations, roles, spaces, type Organization } from "../../db/schema
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, type Statement } from "../../metadata";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
+import { isUniqueViolation, type Statement } from "../../db/batch";
 import { metadataDeletesIn, purgeAppsStatements } from "../apps/store";
-import { isUniqueViolation } from "./constraints";
 import type { OrgCreate, OrgUpdate } from "./schema";
 
 export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });

@@ -3,7 +3,6 @@
 // loses a race learns it from the changed-row count and cleans up after itself; a change and its
 // audit event (and metadata) go in one `db.batch`.
 import { and, asc, count, eq, inArray, lt, notInArray, or, sql, type SQL } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
 import { timestamp, type Db } from "../../db/client";
@@ -11,7 +10,7 @@ import { apps, packages, spaces, type Package, type PackageState } from "../../d
 import { pageWindow } from "../../http/pagination";
 import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
-import type { Statement } from "../../metadata/store";
+import { guard, isGuardFailure, type Statement } from "../../db/batch";
 import type { DockerCredentials, PackageType } from "./schema";
 
 /** The app a package belongs to, with what permissions and audit events need. */
@@ -67,8 +66,9 @@ export interface ListScope {
 
 export async function listPackages(db: Db, who: Identity, params: ListParams, scope: ListScope = {}): Promise<{ total: number; rows: Package[] }> {
   const { lists, timestamps, values } = params;
+  const readable = readableSpaces(who, apps.spaceGuid, spaces.organizationGuid);
   const conditions: (SQL | undefined)[] = [
-    readableSpaces(who, apps.spaceGuid, spaces.organizationGuid),
+    readable,
     scope.appGuid === undefined ? undefined : eq(packages.appGuid, scope.appGuid),
     lists.guids && inList(packages.guid, lists.guids),
     lists.states && inList(packages.state, lists.states),
@@ -83,14 +83,19 @@ export async function listPackages(db: Db, who: Identity, params: ListParams, sc
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
   const ordering = orderBy(params, { created_at: packages.createdAt, updated_at: effectiveUpdatedAt }, packages.id, [asc(packages.id)]);
-  const [[totals], rows] = await db.batch([
-    db.select({ n: count() }).from(packages)
-      .innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
-      .where(where),
-    db.select({ pkg: packages }).from(packages)
-      .innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
-      .where(where).orderBy(...ordering).limit(limit).offset(offset),
-  ]);
+  const countAll = db.select({ n: count() }).from(packages);
+  const page = db.select({ pkg: packages }).from(packages);
+  // Apps and spaces are joined only when a condition reads them (a reader limited to some spaces, or
+  // space/organization filters): a join costs two index lookups per package, which made count(*)
+  // 20x slower at 100,000 packages (bench/README.md, scaling).
+  const needsApps = readable !== undefined || lists.space_guids !== undefined || lists.organization_guids !== undefined;
+  const [[totals], rows] = needsApps
+    ? await db.batch([
+      countAll.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)).where(where),
+      page.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
+        .where(where).orderBy(...ordering).limit(limit).offset(offset),
+    ])
+    : await db.batch([countAll.where(where), page.where(where).orderBy(...ordering).limit(limit).offset(offset)]);
   return { total: totals?.n ?? 0, rows: rows.map((r) => r.pkg) };
 }
 
@@ -137,27 +142,9 @@ export async function insertPackage(db: Db, row: Package, alongside: readonly St
 // ---------------------------------------------------------------------------------------------
 // Upload and copy state changes
 
-/**
- * Fails the batch it is in (rolling everything back) unless the package is in `state` with
- * `bitsKey`, i.e. unless the conditional update before it changed the row. `json()` of invalid JSON
- * is the one error SQLite raises from a plain SELECT, and only for a row it produces.
- */
-function requireRow(db: Db, guid: string, state: PackageState, bitsKey: string): BatchItem<"sqlite"> {
-  return failWhen(db, sql`NOT EXISTS (SELECT 1 FROM ${packages} WHERE ${packages.guid} = ${guid} AND ${packages.state} = ${state} AND ${packages.bitsKey} = ${bitsKey})`);
-}
-
-/** A batch statement that fails (rolling the batch back) when `condition` holds. */
-function failWhen(db: Db, condition: SQL): BatchItem<"sqlite"> {
-  // A select builder, not db.run(): drizzle's D1 batch cannot bind parameters of a raw run().
-  return db.select({ guard: sql`json(${GUARD_MARK})` }).from(sql`(SELECT 1)`).where(condition);
-}
-const GUARD_MARK = "package state guard";
-
-function isGuardFailure(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (/malformed JSON/i.test(e.message)) return true;
-  }
-  return false;
+/** Fails the batch it is in unless the package is in `state` with `bitsKey` (the update before it took). */
+function requireRow(db: Db, guid: string, state: PackageState, bitsKey: string): Statement {
+  return guard(db, sql`EXISTS (SELECT 1 FROM ${packages} WHERE ${packages.guid} = ${guid} AND ${packages.state} = ${state} AND ${packages.bitsKey} = ${bitsKey})`);
 }
 
 /**
@@ -237,7 +224,7 @@ export async function deletePackageRecord(db: Db, guid: string, alongside: reado
     const [deleted] = await db.batch([
       db.delete(packages).where(eq(packages.guid, guid)).returning({ bitsKey: packages.bitsKey }),
       // A concurrent delete got there first: no second audit event.
-      failWhen(db, sql`changes() = 0`),
+      guard(db, sql`changes() > 0`),
       ...alongside,
     ]);
     return { deleted: true, bitsKey: deleted[0]?.bitsKey ?? null };

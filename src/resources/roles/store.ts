@@ -6,7 +6,7 @@ import { auditEvents, organizations, roles, spaces, users, type Role, type RoleT
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { isUniqueViolation } from "../organizations/constraints";
+import { guard, isGuardFailure, isUniqueViolation } from "../../db/batch";
 
 // A plain select, not db.query: the relational builder aliases every column in the condition to its table.
 export async function findRole(db: Db, guid: string, visible: SQL | undefined): Promise<Role | undefined> {
@@ -74,8 +74,6 @@ export async function createRole(db: Db, who: Identity, type: RoleType, user: { 
   const orgUser = space
     ? sql` AND EXISTS (SELECT 1 FROM ${roles} WHERE ${roles.userGuid} = ${user.guid} AND ${roles.type} = 'organization_user' AND ${roles.organizationGuid} = ${target.organizationGuid})`
     : sql``;
-  // A NULL user_guid breaks NOT NULL and rolls the whole batch back: that is how a failed condition aborts it.
-  const guardedUser = sql`CASE WHEN ${targetExists}${orgUser} THEN ${user.guid} END`;
   const request = {
     type,
     relationships: {
@@ -84,10 +82,11 @@ export async function createRole(db: Db, who: Identity, type: RoleType, user: { 
     },
   };
   try {
-    const [, [role]] = await db.batch([
+    const [, , [role]] = await db.batch([
+      guard(db, sql`${targetExists}${orgUser}`, "role-target"),
       db.insert(users).values({ guid: user.guid, createdAt: timestamp() }).onConflictDoNothing({ target: users.guid }),
       db.insert(roles).values({
-        guid, type, userGuid: guardedUser,
+        guid, type, userGuid: user.guid,
         organizationGuid: space ? null : target.guid,
         spaceGuid: space ? target.guid : null,
         createdAt: timestamp(),
@@ -102,7 +101,7 @@ export async function createRole(db: Db, who: Identity, type: RoleType, user: { 
     if (isUniqueViolation(err, "roles")) {
       throw unprocessable(`User '${user.username ?? user.guid}' already has '${type}' role in ${target.kind} '${target.name}'.`);
     }
-    if (String(err instanceof Error ? `${err.message} ${String(err.cause)}` : err).includes("NOT NULL constraint failed: roles.user_guid")) {
+    if (isGuardFailure(err, "role-target")) {
       throw space ? spaceUserMissing() : unprocessable("Invalid organization. Ensure that the organization exists and you have access to it.");
     }
     throw err;

@@ -1,14 +1,14 @@
 import { asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
+import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
 import { timestamp, type Db } from "../../db/client";
 import { roles, spaces, type Space } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, type Statement } from "../../metadata";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
 import { purgeAppsStatements } from "../apps/store";
-import { isForeignKeyViolation, isUniqueViolation } from "../organizations/constraints";
 import type { SpaceCreate, SpaceUpdate } from "./schema";
 
 export const findSpace = (db: Db, guid: string) => db.query.spaces.findFirst({ where: eq(spaces.guid, guid) });

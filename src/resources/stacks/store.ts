@@ -3,7 +3,8 @@ import { timestamp, type Db } from "../../db/client";
 import { annotations, labels, stacks, type Stack } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { labelSelectorCondition, runBatch, type Statement } from "../../metadata";
+import { labelSelectorCondition } from "../../metadata";
+import { runBatch, type Statement } from "../../db/batch";
 import type { StackCreate } from "./schema";
 
 export const findStack = (db: Db, guid: string) => db.query.stacks.findFirst({ where: eq(stacks.guid, guid) });
