@@ -1,0 +1,551 @@
+// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200] [--sizes=10,100,500] [--seconds=4]
+//   [--connections=4] [--rounds=2] [--packages=100000] [--port=8797] [--keep] [--out=bench/results/latest.json]
+//
+// Builds the Worker as it deploys (wrangler deploy --dry-run), runs that bundle under `wrangler dev`
+// (local mode) on fresh state directories, seeds D1 directly, measures, prints one table and writes
+// the same figures as JSON. Every figure that has a target is a ratio against a baseline measured in
+// the same run (the machines are shared and noisy); see bench/README.md.
+import { execFile } from "node:child_process";
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir, cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { createApp, createBitsPackage, expect200 } from "./lib/api.mjs";
+import { bareDelete, bareGet, barePut, downloadPackage, uploadPackage } from "./lib/bits.mjs";
+import { measure } from "./lib/load.mjs";
+import { bundleAppForNode, explainRequest, fullIndexScans, fullScans, loadApp, planLines, snapshotDatabase, tempSorts } from "./lib/plan.mjs";
+import { memory } from "./lib/proc.mjs";
+import { buildpackGuid, prepareDatabase, SMALL, TARGET_APP, TARGET_PACKAGE } from "./lib/seed.mjs";
+import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
+import { startWorker, wrangler } from "./lib/worker.mjs";
+import { MiB, streamedZip } from "./lib/zip.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200"];
+const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits"];
+
+const { values: opts } = parseArgs({
+  options: {
+    only: { type: "string" },
+    sizes: { type: "string", default: "10,100,500" },
+    seconds: { type: "string", default: "4" },
+    connections: { type: "string", default: "4" },
+    rounds: { type: "string", default: "2" },
+    packages: { type: "string", default: "100000" },
+    port: { type: "string", default: "8797" },
+    out: { type: "string", default: join(ROOT, "bench", "results", "latest.json") },
+    keep: { type: "boolean", default: false },
+  },
+});
+
+const only = opts.only === "all" ? SCENARIOS : opts.only ? opts.only.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_SCENARIOS;
+for (const s of only) if (!SCENARIOS.includes(s)) fail(`unknown scenario "${s}" (known: ${SCENARIOS.join(", ")})`);
+const wants = (s) => only.includes(s);
+const SIZES = opts.sizes.split(",").map(Number).filter((n) => n > 0);
+const SECONDS = Number(opts.seconds);
+const CONNECTIONS = Number(opts.connections);
+const ROUNDS = Math.max(1, Number(opts.rounds));
+const LARGE = Number(opts.packages);
+const PORT = Number(opts.port);
+
+if (Number(process.versions.node.split(".")[0]) < 22) fail(`Node ${process.version}: run it with \`npm run bench\` (Node 22 from node_modules)`);
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+const log = (...args) => console.error(`[bench ${((Date.now() - T0) / 1000).toFixed(0).padStart(3)}s]`, ...args);
+const T0 = Date.now();
+
+// ------------------------------------------------------------------------------------------------
+// Setup
+
+const state = mkdtempSync(join(tmpdir(), "cf-bits-bench-"));
+const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql") };
+const secret = newSecret();
+const envFile = join(state, "bench.env");
+const UAA_URL = "http://127.0.0.1:9/uaa";
+writeFileSync(envFile, `TOKEN_SIGNING_SECRET=${secret}\nUAA_ISSUER=${BENCH_ISSUER}\n`);
+const workers = [];
+const results = {
+  meta: {
+    date: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    wrangler: JSON.parse(readFileSync(join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version,
+    scenarios: only,
+    options: { sizesMiB: SIZES, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, packages: LARGE },
+  },
+};
+/** Table rows: [section, what, measured, baseline, ratio, target, verdict]. */
+const rows = [];
+/** One row per target: { name, value, target, met }. */
+const targets = [];
+
+function target(name, value, limit, kind) {
+  const met = kind === "min" ? value >= limit : value <= limit;
+  targets.push({ name, value: round(value, 3), target: `${kind === "min" ? ">=" : "<="} ${limit}`, met });
+  return met ? "ok" : "MISS";
+}
+const round = (n, d = 2) => (Number.isFinite(n) ? Number(n.toFixed(d)) : n);
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }) : String(n));
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mib = (bytes) => bytes / MiB;
+
+async function cleanup() {
+  for (const w of workers.reverse()) await w.stop().catch(() => undefined);
+  if (!opts.keep) rmSync(state, { recursive: true, force: true });
+  else log(`state kept in ${state}`);
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+const workerArgs = (persistTo) => [
+  join(dirs.dist, "index.js"), "--no-bundle", "-c", join(ROOT, "wrangler.toml"), "--persist-to", persistTo,
+  "--env-file", envFile, "--var", `UAA_URL:${UAA_URL}`,
+];
+
+async function start(name, args, port) {
+  log(`starting ${name} (wrangler dev on :${port})`);
+  const w = await startWorker({ name, args, port, cwd: ROOT, logFile: join(state, `${name}.log`) });
+  workers.push(w);
+  log(`${name} answered 200 on GET / after ${fmt(w.startupMs)} ms (workerd ${w.runtimePid}, ${fmt(w.workerdStartupMs)} ms after it started)`);
+  return w;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Scenarios
+
+/** 4. Bundle: what `wrangler deploy --dry-run` would upload, raw and gzipped. Also builds what dev runs. */
+async function bundle() {
+  log("bundling: wrangler deploy --dry-run --outdir");
+  const out = await wrangler(["deploy", "--dry-run", "--outdir", dirs.dist, "--env", ""], { cwd: ROOT });
+  const files = readdirSync(dirs.dist).filter((f) => /\.(m?js|wasm)$/.test(f));
+  const raw = files.reduce((n, f) => n + statSync(join(dirs.dist, f)).size, 0);
+  const gzip = files.reduce((n, f) => n + gzipSync(readFileSync(join(dirs.dist, f))).length, 0);
+  const reported = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(out);
+  results.bundle = {
+    files,
+    rawBytes: raw,
+    gzipBytes: gzip,
+    wranglerReportedKiB: reported ? { raw: Number(reported[1]), gzip: Number(reported[2]) } : null,
+  };
+  const gzipKiB = reported ? Number(reported[2]) : gzip / 1024;
+  rows.push(["bundle", "wrangler deploy --dry-run, raw", `${fmt(raw / 1024, 1)} KiB`, "", "", "", ""]);
+  rows.push(["bundle", "gzipped (as wrangler reports it)", `${fmt(gzipKiB, 1)} KiB`, "", "", "<= 250 KiB", target("bundle gzip KiB", gzipKiB, 250, "max")]);
+}
+
+function startupRows(app, bare) {
+  results.startup = {
+    app: { spawnToFirst200Ms: app.startupMs, workerdToFirst200Ms: app.workerdStartupMs },
+    bare: bare && { spawnToFirst200Ms: bare.startupMs, workerdToFirst200Ms: bare.workerdStartupMs },
+  };
+  rows.push(["startup", "wrangler dev spawn -> first 200 on GET /", `${fmt(app.startupMs)} ms`, bare ? `${fmt(bare.startupMs)} ms (bare)` : "", bare ? round(app.startupMs / bare.startupMs).toFixed(2) : "", "", ""]);
+  rows.push(["startup", "workerd start -> first 200 on GET /", `${fmt(app.workerdStartupMs)} ms`, bare ? `${fmt(bare.workerdStartupMs)} ms (bare)` : "", bare ? round(app.workerdStartupMs / bare.workerdStartupMs).toFixed(2) : "", "", ""]);
+}
+
+const load = (worker, path, token) =>
+  measure({ url: `${worker.url}${path}`, headers: token ? { authorization: `bearer ${token}` } : {}, connections: CONNECTIONS, seconds: SECONDS });
+
+/** 1. Request path: each endpoint against unauthenticated GET /, in alternating runs. */
+async function requestPath(app, bare, token) {
+  const endpoints = [
+    { name: "GET /v3/packages/:guid", path: `/v3/packages/${TARGET_PACKAGE}`, check: (b) => b.guid === TARGET_PACKAGE },
+    { name: "GET /v2/buildpacks/:guid", path: `/v2/buildpacks/${buildpackGuid(1)}`, check: (b) => b.metadata?.guid === buildpackGuid(1) },
+    { name: "GET /v3/buildpacks?per_page=50", path: "/v3/buildpacks?per_page=50", check: (b) => b.resources?.length === 50 },
+  ];
+  await expect200(app, null, "/");
+  results.request = [];
+  for (const e of endpoints) {
+    try {
+      await expect200(app, token, e.path, (b) => {
+        if (!e.check(b)) throw new Error(`${e.path}: unexpected body ${JSON.stringify(b).slice(0, 300)}`);
+      });
+    } catch (err) {
+      log(`request path: ${e.name} skipped: ${err.message}`);
+      results.request.push({ endpoint: e.name, skipped: err.message });
+      rows.push(["request", e.name, "not available", "", "", "", "SKIP"]);
+      continue;
+    }
+    const base = [];
+    const runs = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      base.push(await load(app, "/"));
+      runs.push(await load(app, e.path, token));
+    }
+    const rps = mean(runs.map((x) => x.rps));
+    const baseRps = mean(base.map((x) => x.rps));
+    const p99 = mean(runs.map((x) => x.p99));
+    const baseP99 = mean(base.map((x) => x.p99));
+    const p50 = mean(runs.map((x) => x.p50));
+    const baseP50 = mean(base.map((x) => x.p50));
+    const rpsRatio = rps / baseRps;
+    const p99Ratio = p99 / Math.max(baseP99, 1);
+    const profile = await requestProfile(app, token, e.path);
+    results.request.push({ endpoint: e.name, path: e.path, runs, baseline: base, rps, baseRps, p50, baseP50, p99, baseP99, rpsRatio, p99Ratio, profile });
+    log(`request path: ${e.name} ${fmt(rps)} req/s vs GET / ${fmt(baseRps)} req/s; p99 ${p99} ms vs ${baseP99} ms`);
+    rows.push(["request", `${e.name}  req/s`, fmt(rps), `${fmt(baseRps)} (GET /)`, rpsRatio.toFixed(2), ">= 0.60", target(`${e.name} throughput / GET /`, rpsRatio, 0.6, "min")]);
+    rows.push(["request", `${e.name}  p50 / p99`, `${fmt(p50, 1)} / ${fmt(p99, 1)} ms`, `${fmt(baseP50, 1)} / ${fmt(baseP99, 1)} ms`, p99Ratio.toFixed(2), "p99 <= 3x", target(`${e.name} p99 / GET / p99`, p99Ratio, 3, "max")]);
+    rows.push(["request", "  profile: in-Worker time (X-Runtime p50), D1 round trips", `${fmt(profile.xRuntimeMs, 2)} ms, ${profile.d1RoundTrips ?? "?"} round trips`,
+      `${fmt(profile.baseXRuntimeMs, 2)} ms, 0 (GET /)`, "", "(diagnosis)", ""]);
+  }
+  if (bare) await d1Floor(bare);
+}
+
+/**
+ * The floor under every endpoint that reads D1 at all, measured on the bare worker: N round trips of
+ * `SELECT ?` against its own GET /. Under wrangler dev the D1 simulator runs in the same workerd
+ * process, so each round trip costs CPU that GET / never spends.
+ */
+async function d1Floor(bare) {
+  results.d1Floor = [];
+  for (const n of [1, 4]) {
+    const base = [];
+    const runs = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      base.push(await load(bare, "/"));
+      runs.push(await load(bare, `/d1?n=${n}`));
+    }
+    const rps = mean(runs.map((x) => x.rps));
+    const baseRps = mean(base.map((x) => x.rps));
+    results.d1Floor.push({ roundTrips: n, rps, baseRps, ratio: rps / baseRps, runs, baseline: base });
+    log(`D1 floor: ${n} round trip(s) ${fmt(rps)} req/s vs bare GET / ${fmt(baseRps)} req/s`);
+    rows.push(["request", `  bare worker, ${n} D1 round trip(s)  req/s`, fmt(rps), `${fmt(baseRps)} (bare GET /)`, (rps / baseRps).toFixed(2), "(diagnosis)", ""]);
+  }
+}
+
+/**
+ * Where an endpoint's time goes: the Worker's own X-Runtime header (p50 of 25 sequential requests, one
+ * at a time: not load), against GET /'s, and how many D1 round trips the request makes (counted by
+ * running the same app in Node against a copy of the database).
+ */
+async function requestProfile(app, token, path) {
+  const xRuntime = async (p, auth) => {
+    const times = [];
+    for (let i = 0; i < 25; i++) {
+      const res = await fetch(`${app.url}${p}`, { headers: auth ? { authorization: `bearer ${token}` } : {} });
+      await res.arrayBuffer();
+      times.push(Number(res.headers.get("x-runtime")) * 1000);
+    }
+    return median(times);
+  };
+  let d1RoundTrips = null;
+  try {
+    mkdirSync(join(state, "plan"), { recursive: true });
+    const db = snapshotDatabase(dirs.small, join(state, "plan", "profile.sqlite"));
+    const r = await explainRequest(await nodeApp(), db, path, { env: nodeEnv(), headers: { authorization: `bearer ${token}` }, explain: false });
+    d1RoundTrips = r.roundTrips;
+  } catch (err) {
+    log(`profile of ${path} in Node failed: ${err.message}`);
+  }
+  return { xRuntimeMs: await xRuntime(path, true), baseXRuntimeMs: await xRuntime("/", false), d1RoundTrips };
+}
+
+/** 2. Scaling: the same list requests against the 1,000- and the N-package databases, alternating. */
+async function scaling(small, large, token) {
+  const lastLarge = Math.ceil(LARGE / 50);
+  const queries = [
+    { name: "GET /v3/packages?per_page=50 (first page)", path: "/v3/packages?per_page=50", target: true },
+    { name: "GET /v3/packages?per_page=50&page=20 (deep page)", path: "/v3/packages?per_page=50&page=20", target: true },
+    { name: "GET /v3/apps/:guid/packages?per_page=50", path: `/v3/apps/${TARGET_APP}/packages?per_page=50`, target: true },
+    // Not a target: offset paging walks the skipped rows, so the last page costs O(N) by design of page=.
+    { name: "last page (page=20 vs page=" + lastLarge + ")", path: "/v3/packages?per_page=50&page=20", largePath: `/v3/packages?per_page=50&page=${lastLarge}`, target: false },
+  ];
+  results.scaling = [];
+  for (const q of queries) {
+    const largePath = q.largePath ?? q.path;
+    await expect200(small, token, q.path, (b) => {
+      if (b.resources?.length !== 50) throw new Error(`${q.path}: ${b.resources?.length} resources on the 1k database`);
+    });
+    await expect200(large, token, largePath, (b) => {
+      if (b.resources?.length !== 50) throw new Error(`${largePath}: ${b.resources?.length} resources on the large database`);
+    });
+    const s = [];
+    const l = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      s.push(await load(small, q.path, token));
+      l.push(await load(large, largePath, token));
+    }
+    const rpsSmall = mean(s.map((x) => x.rps));
+    const rpsLarge = mean(l.map((x) => x.rps));
+    const p50Small = mean(s.map((x) => x.p50));
+    const p50Large = mean(l.map((x) => x.p50));
+    // How many times slower the large case is: the inverse throughput ratio at fixed concurrency.
+    const slowdown = rpsSmall / rpsLarge;
+    results.scaling.push({ query: q.name, path: q.path, largePath, small: s, large: l, rpsSmall, rpsLarge, p50Small, p50Large, slowdown });
+    log(`scaling: ${q.name} ${fmt(rpsSmall)} req/s at 1k, ${fmt(rpsLarge)} req/s at ${fmt(LARGE)}: x${slowdown.toFixed(2)}`);
+    rows.push([
+      "scaling", `${q.name}  req/s (p50)`, `${fmt(rpsLarge)} (${fmt(p50Large, 1)} ms) @${fmt(LARGE / 1000)}k`, `${fmt(rpsSmall)} (${fmt(p50Small, 1)} ms) @1k`,
+      `x${slowdown.toFixed(2)}`, q.target ? "<= x1.5" : "(info)", q.target ? target(`${q.name} slowdown ${LARGE} vs 1k`, slowdown, 1.5, "max") : "",
+    ]);
+  }
+}
+
+let nodeAppPromise;
+/** src/index.ts bundled for Node (once), for query plans and D1 round-trip counts. */
+const nodeApp = () =>
+  (nodeAppPromise ??= bundleAppForNode({ root: ROOT, outfile: join(state, "plan", "app.mjs") }).then(loadApp));
+const nodeEnv = () => ({ TOKEN_SIGNING_SECRET: secret, UAA_URL, UAA_ISSUER: BENCH_ISSUER, TOKEN_AUDIENCE: "cloud_controller", MAX_PACKAGE_SIZE: "1073741824" });
+
+/** The statements behind the scaling queries, with plans and per-statement times on both databases. */
+async function plans(token) {
+  log("query plans: the Worker's own statements (src bundled for Node) on copies of both databases");
+  mkdirSync(join(state, "plan"), { recursive: true });
+  const app = await nodeApp();
+  const env = nodeEnv();
+  const headers = { authorization: `bearer ${token}` };
+  const dbSmall = snapshotDatabase(dirs.small, join(state, "plan", "small.sqlite"));
+  const dbLarge = snapshotDatabase(dirs.large, join(state, "plan", "large.sqlite"));
+  const paths = ["/v3/packages?per_page=50", "/v3/packages?per_page=50&page=20", `/v3/apps/${TARGET_APP}/packages?per_page=50`];
+  results.plans = [];
+  for (const path of paths) {
+    const small = await explainRequest(app, dbSmall, path, { env, headers });
+    const large = await explainRequest(app, dbLarge, path, { env, headers });
+    const statements = large.statements.map((st, i) => ({
+      sql: st.sql,
+      plan: planLines(st.plan),
+      fullTableScans: fullScans(st.plan),
+      fullIndexScans: fullIndexScans(st.plan),
+      tempSorts: tempSorts(st.plan),
+      msLarge: round(st.ms, 3),
+      msSmall: round(small.statements[i]?.ms ?? NaN, 3),
+    }));
+    results.plans.push({ path, statements });
+    const worst = statements.reduce((a, b) => (b.msLarge > a.msLarge ? b : a));
+    const walks = statements.flatMap((s) => [...s.fullTableScans, ...s.fullIndexScans].map((d) => d.split(" ")[1]));
+    rows.push([
+      "plan", path.replace(TARGET_APP, ":guid"),
+      `slowest stmt ${fmt(worst.msLarge, 2)} ms @${fmt(LARGE / 1000)}k`, `${fmt(worst.msSmall, 2)} ms @1k`, `x${(worst.msLarge / worst.msSmall).toFixed(1)}`,
+      "", walks.length ? `SCAN of ${[...new Set(walks)].join(", ")} in ${walks.length} step(s)` : "index searches only",
+    ]);
+  }
+}
+
+/** The part size the real Worker uses for bodies of unknown length (src/bits/store.ts PART_SIZE). */
+const APP_PART_SIZE = 8 * MiB;
+
+/**
+ * 3. Bits: upload and download of generated zips against the bare worker's R2 put and get of the same
+ * bytes (the targets), and, to tell the Worker's own cost from the local R2 simulator's, against a bare
+ * put/get of the same bytes stored the way the Worker stores them (an R2 multipart upload of 8 MiB parts).
+ */
+async function bits(app, bare, token) {
+  const appGuid = await createApp(app, token, "bench-bits");
+  results.bits = [];
+  const kinds = ["upload", "put", "putParts", "download", "get", "getParts"];
+  for (const sizeMiB of SIZES) {
+    const zip = streamedZip(sizeMiB * MiB);
+    const repeats = sizeMiB <= 16 ? 5 : sizeMiB <= 128 ? 2 : 1;
+    const rec = { sizeMiB, zipBytes: zip.size, repeats, ...Object.fromEntries(kinds.map((k) => [k, []])) };
+    for (let r = 0; r < repeats; r++) {
+      const single = `bench/${sizeMiB}-${r}`;
+      const parts = `bench/${sizeMiB}-${r}-parts`;
+      const pkg = await createBitsPackage(app, token, appGuid);
+      const up = await uploadPackage(app, token, pkg, zip);
+      if (up.pkg.data?.checksum?.value === undefined) throw new Error("upload: no checksum in the answer");
+      const put = await barePut(bare, single, zip);
+      const putParts = await barePut(bare, parts, zip, { partSize: APP_PART_SIZE });
+      const down = await downloadPackage(app, token, pkg);
+      const get = await bareGet(bare, single);
+      const getParts = await bareGet(bare, parts, { pinned: true });
+      for (const [what, got] of [["download", down], ["bare get", get], ["bare get (parts)", getParts]]) {
+        if (got.bytes !== zip.size) throw new Error(`${what}: ${got.bytes} bytes, stored ${zip.size}`);
+      }
+      await bareDelete(bare, single);
+      await bareDelete(bare, parts);
+      const measured = { upload: up, put, putParts, download: down, get, getParts };
+      for (const k of kinds) rec[k].push({ seconds: measured[k].seconds, mbps: mib(zip.size) / measured[k].seconds, memory: measured[k].memory });
+      const speed = (k) => fmt(mib(zip.size) / measured[k].seconds, 1);
+      log(`bits ${sizeMiB} MiB #${r + 1}: upload ${speed("upload")} MiB/s (bare put ${speed("put")}, in parts ${speed("putParts")}), ` +
+        `download ${speed("download")} MiB/s (bare get ${speed("get")}, of parts ${speed("getParts")}); ` +
+        `workerd +${fmt(mib(up.memory.runtime.overIdle), 1)} / +${fmt(mib(down.memory.runtime.overIdle), 1)} MiB over idle`);
+    }
+    const summary = (list) => ({
+      mbps: median(list.map((x) => x.mbps)),
+      runtimeOverIdle: Math.max(...list.map((x) => x.memory.runtime.overIdle)),
+      runtimeIdle: Math.min(...list.map((x) => x.memory.runtime.idle)),
+      runtimePeak: Math.max(...list.map((x) => x.memory.runtime.peak)),
+      proxyOverIdle: Math.max(...list.map((x) => x.memory.proxy?.overIdle ?? 0)),
+    });
+    const sum = Object.fromEntries(kinds.map((k) => [k, summary(rec[k])]));
+    rec.summary = sum;
+    results.bits.push(rec);
+    const label = `${sizeMiB} MiB`;
+    for (const [k, bareK, partsK, bareLabel] of [["upload", "put", "putParts", "put"], ["download", "get", "getParts", "get"]]) {
+      const ratio = sum[k].mbps / sum[bareK].mbps;
+      rows.push(["bits", `${k} ${label}  MiB/s`, fmt(sum[k].mbps, 1), `${fmt(sum[bareK].mbps, 1)} (bare ${bareLabel})`, ratio.toFixed(2), ">= 0.80",
+        target(`${k} ${label} / bare ${bareLabel}`, ratio, 0.8, "min")]);
+      rows.push(["bits", `  same, vs bare ${bareLabel} of 8 MiB parts`, fmt(sum[k].mbps, 1), `${fmt(sum[partsK].mbps, 1)} (bare, parts)`,
+        (sum[k].mbps / sum[partsK].mbps).toFixed(2), "(diagnosis)", ""]);
+      rows.push([
+        "bits", `${k} ${label}  workerd peak RSS over idle`, `+${fmt(mib(sum[k].runtimeOverIdle), 1)} MiB`,
+        `+${fmt(mib(sum[bareK].runtimeOverIdle), 1)} / +${fmt(mib(sum[partsK].runtimeOverIdle), 1)} MiB (bare / parts)`,
+        `idle ${fmt(mib(sum[k].runtimeIdle), 0)} MiB`, "<= +64 MiB", target(`${k} ${label} workerd peak over idle (MiB)`, mib(sum[k].runtimeOverIdle), 64, "max"),
+      ]);
+    }
+  }
+}
+
+/**
+ * The packages issue's acceptance check: a 200 MB zip written to disk, uploaded and downloaded twice
+ * (new packages each time), checksums as sha1sum/sha256sum see them, workerd memory against
+ * idle; and the bare worker's put/get of the same file (one put, and 8 MiB parts) for what the local R2
+ * simulator alone costs.
+ */
+async function bits200(app, bare, token) {
+  const file = join(state, "bits200.zip");
+  const zip = streamedZip(200 * 1000 * 1000);
+  await pipeline(Readable.from(zip.chunks()), createWriteStream(file));
+  const sum = async (tool) => (await promisify(execFile)(tool, [file])).stdout.split(/\s+/)[0];
+  const [sha1sum, sha256sum] = await Promise.all([sum("sha1sum"), sum("sha256sum")]);
+  const fromDisk = { size: statSync(file).size, chunks: () => createReadStream(file, { highWaterMark: 256 * 1024 }) };
+  const appGuid = await createApp(app, token, "bench-bits200");
+  const checks = [];
+  // Alone (--only=bits200) the first run meets a fresh workerd; after the bits scenario, a used one.
+  for (const run of ["1st", "2nd"]) {
+    const pkg = await createBitsPackage(app, token, appGuid);
+    const up = await uploadPackage(app, token, pkg, fromDisk);
+    const down = await downloadPackage(app, token, pkg, { hash: true });
+    const check = {
+      run,
+      fileBytes: fromDisk.size,
+      sha1sum,
+      sha256sum,
+      reportedSha1: up.pkg.data.hash?.value,
+      reportedSha256: up.pkg.data.checksum?.value,
+      downloadedBytes: down.bytes,
+      downloadedSha256: down.sha256,
+      uploadMiBps: mib(fromDisk.size) / up.seconds,
+      downloadMiBps: mib(fromDisk.size) / down.seconds,
+      uploadIdle: up.memory.runtime.idle,
+      uploadOverIdle: up.memory.runtime.overIdle,
+      downloadIdle: down.memory.runtime.idle,
+      downloadOverIdle: down.memory.runtime.overIdle,
+    };
+    check.identical = down.bytes === fromDisk.size && down.sha256 === sha256sum;
+    check.checksumsMatch = check.reportedSha1 === sha1sum && check.reportedSha256 === sha256sum;
+    checks.push(check);
+    log(`200 MB (${run}): identical ${check.identical}, checksums ${check.checksumsMatch}, upload +${fmt(mib(check.uploadOverIdle), 1)} MiB, download +${fmt(mib(check.downloadOverIdle), 1)} MiB over idle`);
+  }
+  const reference = {};
+  if (bare) {
+    for (const [name, partSize] of [["single", undefined], ["parts", APP_PART_SIZE]]) {
+      const key = `bench/bits200-${name}`;
+      const put = await barePut(bare, key, fromDisk, { partSize });
+      const get = await bareGet(bare, key, { pinned: partSize !== undefined });
+      await bareDelete(bare, key);
+      reference[name] = { putOverIdle: put.memory.runtime.overIdle, getOverIdle: get.memory.runtime.overIdle, putMiBps: mib(fromDisk.size) / put.seconds, getMiBps: mib(fromDisk.size) / get.seconds };
+    }
+  }
+  results.bits200 = { checks, bareReference: reference };
+  rm(file);
+  const yes = (b) => (b ? "ok" : "MISS");
+  const identical = checks.every((c) => c.identical);
+  const checksums = checks.every((c) => c.checksumsMatch);
+  targets.push({ name: "200 MB: download byte-identical", value: identical, target: "true", met: identical });
+  targets.push({ name: "200 MB: checksums = sha1sum/sha256sum", value: checksums, target: "true", met: checksums });
+  const c0 = checks[0];
+  rows.push(["bits200", "200 MB zip: download byte-identical (x2)", `${fmt(c0.downloadedBytes)} B, sha256 ${c0.downloadedSha256.slice(0, 10)}…`, `file ${fmt(c0.fileBytes)} B`, "", "identical", yes(identical)]);
+  rows.push(["bits200", "checksums vs sha1sum / sha256sum (x2)", `${String(c0.reportedSha1).slice(0, 10)}… / ${String(c0.reportedSha256).slice(0, 10)}…`, `${sha1sum.slice(0, 10)}… / ${sha256sum.slice(0, 10)}…`, "", "equal", yes(checksums)]);
+  const ref = (k) => (reference.single ? `+${fmt(mib(reference.single[k]), 1)} / +${fmt(mib(reference.parts[k]), 1)} MiB (bare / parts)` : "");
+  for (const c of checks) {
+    rows.push(["bits200", `upload (${c.run})  workerd peak RSS over idle`, `+${fmt(mib(c.uploadOverIdle), 1)} MiB`, ref("putOverIdle"), `idle ${fmt(mib(c.uploadIdle), 0)} MiB`, "<= +64 MiB", target(`200 MB upload (${c.run}) workerd over idle (MiB)`, mib(c.uploadOverIdle), 64, "max")]);
+    rows.push(["bits200", `download (${c.run})  workerd peak RSS over idle`, `+${fmt(mib(c.downloadOverIdle), 1)} MiB`, ref("getOverIdle"), `idle ${fmt(mib(c.downloadIdle), 0)} MiB`, "<= +64 MiB", target(`200 MB download (${c.run}) workerd over idle (MiB)`, mib(c.downloadOverIdle), 64, "max")]);
+  }
+}
+
+function rm(file) {
+  try {
+    rmSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Output
+
+function table() {
+  const header = ["", "what", "measured", "baseline (same run)", "ratio", "target", "ok"];
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
+  const line = (r) => `| ${r.map((c, i) => String(c ?? "").padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Main
+
+let exitCode = 0;
+try {
+  await bundle(); // always: the dev server runs this bundle
+  const needLarge = wants("scaling");
+  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200");
+  if (needApp) {
+    log(`seeding: 1,000 packages${needLarge ? ` and ${fmt(LARGE)} packages` : ""} straight into local D1`);
+    const seeded = await Promise.all([
+      prepareDatabase({ cwd: ROOT, persistTo: dirs.small, total: SMALL, sqlDir: dirs.sql }),
+      needLarge ? prepareDatabase({ cwd: ROOT, persistTo: dirs.large, total: LARGE, sqlDir: dirs.sql }) : null,
+    ]);
+    results.seedSeconds = { small: seeded[0], large: seeded[1] };
+    log(`seeded in ${seeded.filter(Boolean).map((s) => `${s.toFixed(1)} s`).join(" / ")}`);
+
+    const app = await start("app", workerArgs(dirs.small), PORT);
+    const bare = wants("bits") || wants("request") || wants("bits200") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
+    startupRows(app, bare);
+    const token = await signToken(secret, { ttlSeconds: 3 * 3600 });
+    results.idleMemory = { appRuntime: memory(app.runtimePid).rss, appProxy: app.proxyPid ? memory(app.proxyPid).rss : null };
+
+    if (wants("request")) await requestPath(app, bare, token);
+    if (wants("scaling")) {
+      const large = await start("app-large", workerArgs(dirs.large), PORT + 1);
+      await scaling(app, large, token);
+      await large.stop();
+      await plans(token);
+    }
+    if (wants("bits")) await bits(app, bare, token);
+    if (wants("bits200")) await bits200(app, bare, token);
+  }
+} catch (err) {
+  console.error(err instanceof Error ? err.stack : err);
+  results.error = err instanceof Error ? err.message : String(err);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+
+results.rows = rows;
+results.targets = targets;
+results.totalSeconds = (Date.now() - T0) / 1000;
+mkdirSync(dirname(opts.out), { recursive: true });
+writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+
+if (results.plans) {
+  console.log("Query plans (the Worker's statements, EXPLAIN QUERY PLAN on the large database):");
+  for (const p of results.plans) {
+    console.log(`\n  ${p.path}`);
+    for (const s of p.statements) {
+      console.log(`    ${s.msLarge} ms @${fmt(LARGE / 1000)}k, ${s.msSmall} ms @1k: ${s.sql.length > 150 ? `${s.sql.slice(0, 150)}…` : s.sql}`);
+      for (const l of s.plan) console.log(`      ${l}`);
+    }
+  }
+  console.log("");
+}
+console.log(table());
+const missed = targets.filter((t) => !t.met);
+console.log(`\n${targets.length - missed.length} of ${targets.length} targets met${missed.length ? `; missed: ${missed.map((t) => `${t.name} = ${t.value} (${t.target})`).join("; ")}` : ""}.`);
+console.log(`${fmt(results.totalSeconds)} s in all; figures in ${opts.out}`);
+process.exitCode = exitCode;
