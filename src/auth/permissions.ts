@@ -2,7 +2,9 @@
 // rule. Global roles come from token scopes; organization and space roles from the `roles` table.
 import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { AnyDb } from "../db/batch";
 import type { Db } from "../db/client";
+import { firstRowOf, mapReads, runReads, type Reads } from "../db/reads";
 import { organizations, roles, spaces, type RoleType } from "../db/schema";
 import { ApiError } from "../http/errors";
 import type { Identity } from "./token";
@@ -82,39 +84,62 @@ export interface SpaceAccess {
   organizationGuid: string | null;
 }
 
-/** One query: the roles `who` holds in the space and its organization, and the organization's state. */
-export async function spaceAccess(db: Db, who: Identity, spaceGuid: string): Promise<SpaceAccess> {
+/**
+ * The facts a space verdict is made of: the space's organization, whether it is suspended, and the
+ * roles `who` holds in the space and in that organization.
+ */
+export interface SpaceFacts {
+  organizationGuid: string;
+  suspended: boolean;
+  roles: readonly RoleType[];
+}
+
+/** What `who` may do in a space with these facts; `undefined` facts: the space does not exist. */
+export function spaceAccessVerdict(who: Identity, facts: SpaceFacts | undefined): SpaceAccess {
   const admin = isAdmin(who);
-  const [space] = await db
-    .select({ orgGuid: spaces.organizationGuid, suspended: organizations.suspended })
-    .from(spaces)
-    .innerJoin(organizations, eq(organizations.guid, spaces.organizationGuid))
-    .where(eq(spaces.guid, spaceGuid));
-  if (!space) {
+  if (!facts) {
     return {
       canRead: false, canWrite: false, canReadSecrets: false, orgSuspended: false, isAdmin: admin,
       canManage: false, canManageOrganization: false, organizationGuid: null,
     };
   }
-
-  const held = new Set<RoleType>(
-    (await db
-      .select({ type: roles.type })
-      .from(roles)
-      .where(and(eq(roles.userGuid, who.guid), or(eq(roles.spaceGuid, spaceGuid), eq(roles.organizationGuid, space.orgGuid)))))
-      .map((r) => r.type),
-  );
+  const held = new Set(facts.roles);
   const developer = held.has("space_developer");
   return {
     canRead: canReadGlobally(who) || SPACE_READ_ROLES.some((r) => held.has(r)) || held.has("organization_manager"),
     canWrite: admin || developer,
     canReadSecrets: canReadSecretsGlobally(who) || developer,
-    orgSuspended: space.suspended,
+    orgSuspended: facts.suspended,
     isAdmin: admin,
     canManage: admin || held.has("space_manager") || held.has("organization_manager"),
     canManageOrganization: admin || held.has("organization_manager"),
-    organizationGuid: space.orgGuid,
+    organizationGuid: facts.organizationGuid,
   };
+}
+
+/**
+ * The access facts of a space as ONE statement for the caller's batch, next to its own lookup and
+ * metadata (src/db/reads.ts). `spaceGuid` is a guid, or a scalar subquery yielding one (the space of
+ * the package or app looked up in the same batch; NULL when there is none). An admin holds every
+ * right whatever roles they have, so their roles are not read.
+ */
+export function spaceAccessReads(db: AnyDb, who: Identity, spaceGuid: string | SQL): Reads<SpaceAccess> {
+  const heldRoles = isAdmin(who)
+    ? sql<string>`'[]'`
+    : sql<string>`(SELECT json_group_array(${roles.type}) FROM ${roles} WHERE ${roles.userGuid} = ${who.guid} AND (${roles.spaceGuid} = ${spaces.guid} OR ${roles.organizationGuid} = ${spaces.organizationGuid}))`;
+  const statement = db
+    .select({ organizationGuid: spaces.organizationGuid, suspended: organizations.suspended, roles: heldRoles })
+    .from(spaces)
+    .innerJoin(organizations, eq(organizations.guid, spaces.organizationGuid))
+    .where(eq(spaces.guid, spaceGuid));
+  return mapReads(firstRowOf(statement), (row) =>
+    spaceAccessVerdict(who, row && { organizationGuid: row.organizationGuid, suspended: row.suspended, roles: JSON.parse(row.roles) as RoleType[] }));
+}
+
+/** What `who` may do in one space: one query (the space, its organization and `who`'s roles there). */
+export async function spaceAccess(db: Db, who: Identity, spaceGuid: string): Promise<SpaceAccess> {
+  const [access] = await runReads(db, spaceAccessReads(db, who, spaceGuid));
+  return access;
 }
 
 /** A write in a space that `who` can see: 403 CF-NotAuthorized without the role, CF-OrgSuspended when suspended. */

@@ -1,7 +1,8 @@
 // The bits store: package and buildpack bits in R2 (binding env.BITS).
 //
-// - putBits: a stream of unknown (or known) length into R2 with SHA-1 and SHA-256 computed on the
-//   way, a byte limit enforced as the bytes arrive, and nothing left behind on any failure.
+// - putBits: a stream of unknown (or known, or expected) length into R2 with SHA-1 and SHA-256
+//   computed on the way, a byte limit enforced as the bytes arrive, and nothing left behind on any
+//   failure.
 // - openBitsReader: ranged reads of a stored object (the zip checks read only its tail).
 // - bitsResponse: a download Response honouring Range, If-Range and If-None-Match.
 // - deleteBits, copyBits, newBitsKey.
@@ -40,6 +41,14 @@ export interface PutBitsOptions {
    * A stream of another length is a BitsLengthMismatchError and nothing is stored.
    */
   length?: number;
+  /**
+   * The length the body will most likely have (a multipart part's `lengthIfLast`): the bytes stream
+   * straight into one put of that length, nothing buffered. A body that turns out shorter, or at most
+   * MAX_OVERRUN bytes longer, is then rewritten to its true length (see putExpectedLength); longer
+   * than that is a BitsLengthMismatchError and nothing is stored. Ignored when over `maxBytes` (the
+   * unknown-length path then enforces the limit) or with `length`. `key` must be a fresh key.
+   */
+  expectedLength?: number;
   /** Stored Content-Type; default application/zip. */
   contentType?: string;
   customMetadata?: Record<string, string>;
@@ -102,6 +111,10 @@ export async function putBits(
   const httpMetadata: R2HTTPMetadata = { contentType: options.contentType ?? "application/zip" };
   const put = { httpMetadata, ...(options.customMetadata ? { customMetadata: options.customMetadata } : {}) };
   if (options.length !== undefined) return putKnownLength(bucket, key, body, options.length, maxBytes, put);
+  const expected = options.expectedLength;
+  if (expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected <= maxBytes) {
+    return putExpectedLength(bucket, key, body, expected, maxBytes, put);
+  }
 
   const partSize = options.partSize ?? PART_SIZE;
   if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) throw new RangeError(`part size must be at least ${MIN_PART_SIZE} bytes`);
@@ -193,6 +206,176 @@ async function putKnownLength(
   return { key, size: hasher.size, sha1, sha256, etag: putting.value.etag };
 }
 
+/**
+ * Most bytes a body may run past its expected length. A multipart part whose length was computed by
+ * `lengthIfLast` can only be longer when the client ends the body with "--boundary--" without the
+ * final CRLF: 2 bytes. More means the Content-Length was wrong.
+ */
+export const MAX_OVERRUN = 1024;
+
+/** Where putExpectedLength keeps the true bytes while it rewrites `key` (the package sweep deletes it with `key`; the buildpack sweep finds it under buildpacks/). */
+export const partialKeyOf = (key: string) => `${key}.partial`;
+
+/** The size of each write into an expected-length put. */
+const BATCH_BYTES = 1024 * 1024;
+
+/** Zeros that pad a body which ended before its expected length (never written to). */
+const ZEROS = new Uint8Array(64 * 1024);
+
+/**
+ * One known-length put of a body whose length is only expected. The bytes stream through a
+ * FixedLengthStream(expected) into `bucket.put(key)`, hashed on the way. All but the last expected
+ * byte go to R2 as they arrive; the rest (at most 1 + MAX_OVERRUN bytes) waits for the body's clean
+ * end, so the put cannot complete for a body that breaks off, even one byte before its end.
+ *
+ * - exactly `expected` bytes (the cf CLI: `bits` last, exact Content-Length): done, one object;
+ * - fewer (the part was not the last, e.g. `curl -F bits=@x.zip -F resources=[]`): the put is padded
+ *   with zeros to `expected` so that it completes, then rewritten to its true length;
+ * - a few more (no final CRLF): the put holds the first `expected` bytes, rewritten with the rest.
+ *
+ * The rewrite streams the true bytes (a ranged get of `key`, then any held-back bytes) into one
+ * known-length put under partialKeyOf(key), then that object back under `key` (R2 cannot rename, and
+ * reading an object while replacing it is not something to rely on), then deletes the partial key.
+ * Both puts carry the SHA-1 of the received bytes, so R2 refuses anything but them. It costs two
+ * server-side copies of the body, and only for bodies whose length the request did not tell.
+ *
+ * On any failure the put is aborted (nothing stored) or, once it completed, `key` and the partial
+ * key are deleted; the source is cancelled and the error rethrown.
+ */
+async function putExpectedLength(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  expected: number,
+  maxBytes: number,
+  put: R2PutOptions,
+): Promise<StoredBits> {
+  const reader = body.getReader();
+  const hasher = new Hasher();
+  const fixed = new FixedLengthStream(expected);
+  const writer = fixed.writable.getWriter();
+  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
+  const putting = bucket.put(key, fixed.readable, put);
+  // A failed put errors the stream, so the pending write rejects too; this makes sure nothing waits.
+  const putFailed = putting.then(() => new Promise<never>(() => undefined));
+  putFailed.catch(() => undefined);
+  const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), putFailed]);
+  // Bytes go to R2 (and the hashes) in batches of BATCH_BYTES, one batch in flight while the other
+  // fills: per-chunk writes cost the local R2 a round trip each (and halve the upload's speed). The
+  // two buffers are reused (a write has consumed its bytes once it resolves), so the garbage of a
+  // long upload does not pile up waiting for the collector.
+  const buffers = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, expected - 1)));
+  let current = 0;
+  let size = 0;
+  let written = 0;
+  let capacity = buffers[0]!.length;
+  let filled = 0;
+  let inflight: Promise<unknown> = Promise.resolve();
+  const flush = async () => {
+    if (filled === 0) return;
+    const bytes = buffers[current]!.subarray(0, filled);
+    await inflight; // the other buffer is free again
+    inflight = Promise.all([hasher.write(bytes), write(bytes)]);
+    inflight.catch(() => undefined); // awaited before the next batch and at the end
+    written += filled;
+    current = 1 - current;
+    capacity = Math.min(BATCH_BYTES, expected - 1 - written);
+    filled = 0;
+  };
+  // The bytes past expected − 1 (at most 1 + MAX_OVERRUN): the put cannot complete until the body
+  // has ended cleanly, so a body that breaks off late never leaves an object behind.
+  const held: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let chunk = asBytes(value);
+      size += chunk.length;
+      if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
+      while (chunk.length > 0 && written + filled < expected - 1) {
+        const n = Math.min(chunk.length, capacity - filled);
+        buffers[current]!.set(chunk.subarray(0, n), filled);
+        filled += n;
+        chunk = chunk.subarray(n);
+        if (filled === capacity) await flush();
+      }
+      if (chunk.length > 0) {
+        if (size - expected > MAX_OVERRUN) throw new BitsLengthMismatchError(expected, size);
+        held.push(chunk.slice());
+      }
+    }
+    await flush();
+    await inflight;
+    const tail = joinBytes(held);
+    if (tail.length > 0) await hasher.write(tail);
+    const last = tail.subarray(0, expected - written);
+    if (last.length > 0) await write(last);
+    written += last.length;
+    const overrun = tail.subarray(last.length);
+    for (let left = expected - written; left > 0; left -= ZEROS.length) await write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+    await Promise.race([writer.close(), putFailed]);
+    const first = await putting;
+    const { sha1, sha256 } = await hasher.digest();
+    if (size === expected) return { key, size, sha1, sha256, etag: first.etag };
+
+    const partial = partialKeyOf(key);
+    const prefix = { key, etag: first.etag, length: Math.min(size, expected) };
+    const rewritten = await putPrefix(bucket, partial, prefix, overrun.length > 0 ? [overrun] : [], size, { ...put, sha1 });
+    const final = await putPrefix(bucket, key, { key: partial, etag: rewritten.etag, length: size }, [], size, { ...put, sha1 });
+    await bucket.delete(partial);
+    return { key, size, sha1, sha256, etag: final.etag };
+  } catch (e) {
+    hasher.abort();
+    reader.cancel(e).catch(() => undefined);
+    writer.abort(e).catch(() => undefined);
+    // Once the put completed, `key` holds this body (padded perhaps) and the partial key may exist.
+    if (await putting.then(() => true, () => false)) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * One known-length put under `key` of the first `from.length` bytes of the object `from.key` (pinned
+ * to its etag), followed by `tail`: `length` bytes in all, streamed (a ranged R2 body has a known
+ * length; the FixedLengthStream makes the put a single one either way).
+ */
+async function putPrefix(
+  bucket: R2Bucket,
+  key: string,
+  from: { key: string; etag: string; length: number },
+  tail: readonly Uint8Array[],
+  length: number,
+  put: R2PutOptions,
+): Promise<R2Object> {
+  if (length === 0) return bucket.put(key, new Uint8Array(0), put);
+  const fixed = new FixedLengthStream(length);
+  // The get's own failure, which then fails the put: the error to report.
+  let sourceError: unknown;
+  const feeding = (async () => {
+    try {
+      if (from.length > 0) {
+        const source = await bucket.get(from.key, { range: { offset: 0, length: from.length }, onlyIf: { etagMatches: from.etag } }).catch((e: unknown) => {
+          throw (sourceError = e);
+        });
+        if (source === null) throw (sourceError = new BitsNotFoundError(from.key));
+        if (!("body" in source)) throw (sourceError = new BitsChangedError(from.key));
+        await source.body.pipeTo(fixed.writable, { preventClose: true });
+      }
+      const writer = fixed.writable.getWriter();
+      for (const bytes of tail) await writer.write(bytes);
+      await writer.close();
+    } catch (e) {
+      await fixed.writable.abort(e).catch(() => undefined);
+      throw e;
+    }
+  })();
+  const [fed, putting] = await Promise.allSettled([feeding, bucket.put(key, fixed.readable, put)]);
+  if (sourceError !== undefined) throw sourceError;
+  if (putting.status === "rejected") throw putting.reason;
+  if (fed.status === "rejected") throw fed.reason;
+  return putting.value;
+}
+
 /** SHA-1 and SHA-256 of everything written, with crypto.DigestStream (nothing retained). */
 class Hasher {
   size = 0;
@@ -219,6 +402,17 @@ class Hasher {
   abort(): void {
     for (const w of this.writers) w.abort().catch(() => undefined);
   }
+}
+
+function joinBytes(list: readonly Uint8Array[]): Uint8Array {
+  if (list.length === 1) return list[0] as Uint8Array;
+  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of list) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
 }
 
 function asBytes(value: unknown): Uint8Array {

@@ -15,6 +15,10 @@
 // part; a body still unread when the loop moves on is discarded and its stream errors. Breaking out of
 // the loop cancels the rest of the request body.
 //
+// Each part knows where its body starts in the request body (`bodyOffset`), so `lengthIfLast` can tell
+// the length a part will have if it is the last one (the cf CLI sends `bits` last with an exact
+// Content-Length): enough to store it with one known-length R2 put instead of a multipart upload.
+//
 // Every failure, malformed input and a client that disconnects alike, surfaces as an ApiError
 // (CF-MessageParseError, 400): from the iterator, and from the part body stream when it happens
 // while a part is being read (the same error object, so a consumer that fails on it can rethrow it).
@@ -38,6 +42,8 @@ export interface MultipartPart {
   readonly contentType: string | undefined;
   /** All the part's headers, by lower-cased name (repeated headers joined with ", "). */
   readonly headers: ReadonlyMap<string, string>;
+  /** Where the part's body starts: its byte offset in the request body (after the part's headers). */
+  readonly bodyOffset: number;
   /** The part's body. Read it at most once; it errors with an ApiError when the input is broken. */
   readonly body: ReadableStream<Uint8Array>;
   /** Reads the whole body as UTF-8; more than `maxBytes` (default 64 KiB) is a MessageParseError. */
@@ -83,6 +89,30 @@ export function multipartBoundary(contentType: string | null | undefined): strin
     throw multipartError("the multipart boundary is not valid");
   }
   return boundary;
+}
+
+/**
+ * The length `part`'s body has if it is the last part of `request` and the body ends with the close
+ * delimiter and its CRLF: Content-Length − bodyOffset − len("\r\n--" + boundary + "--\r\n"). Undefined
+ * without a usable Content-Length (absent, malformed, chunked, content-encoded) or when it does not
+ * leave room for the part. Only an expectation: the part may end earlier (more parts follow) or, when
+ * the client omits the final CRLF, two bytes later.
+ */
+export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOffset">): number | undefined {
+  const headers = request.headers;
+  const encoding = headers.get("content-encoding");
+  if (headers.has("transfer-encoding") || (encoding !== null && encoding.trim().toLowerCase() !== "identity")) return undefined;
+  const contentLength = headers.get("content-length")?.trim();
+  if (contentLength === undefined || !/^\d{1,16}$/.test(contentLength)) return undefined;
+  let boundary: string;
+  try {
+    boundary = multipartBoundary(headers.get("content-type"));
+  } catch {
+    return undefined;
+  }
+  const closing = new TextEncoder().encode(`\r\n--${boundary}--\r\n`).length;
+  const length = Number(contentLength) - part.bodyOffset - closing;
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 /** The parts of a multipart/form-data request, streamed. See the module comment for the rules. */
@@ -136,7 +166,7 @@ class PartImpl implements MultipartPart {
   /** The pull in progress, if any: the parser must not read the input concurrently. */
   pulling: Promise<void> | undefined;
 
-  constructor(readonly headers: ReadonlyMap<string, string>, parser: Parser) {
+  constructor(readonly headers: ReadonlyMap<string, string>, readonly bodyOffset: number, parser: Parser) {
     const disposition = headers.get("content-disposition");
     if (disposition === undefined) throw multipartError("a multipart part has no Content-Disposition header");
     const semi = disposition.indexOf(";");
@@ -191,6 +221,8 @@ class PartImpl implements MultipartPart {
 class Parser {
   private buf: Uint8Array = new Uint8Array(0);
   private pos = 0;
+  /** Bytes taken from the input so far (the virtual CRLF not counted). */
+  private received = 0;
   private eof = false;
   private error: ApiError | undefined;
   /** "\r\n--" + boundary */
@@ -220,6 +252,11 @@ class Parser {
     return this.buf.length - this.pos;
   }
 
+  /** The input offset of the next unconsumed byte (-2 at the start: the virtual CRLF). */
+  private get offset(): number {
+    return this.received - this.available;
+  }
+
   /** Appends the next chunk of input; false at the end of the input. */
   private async more(): Promise<boolean> {
     if (this.error !== undefined) throw this.error;
@@ -239,6 +276,7 @@ class Parser {
       const chunk = v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : null;
       if (chunk === null) throw this.fail(multipartError("the multipart body is not a byte stream"));
       if (chunk.length === 0) continue;
+      this.received += chunk.length;
       if (this.available === 0) {
         this.buf = chunk;
       } else {
@@ -333,7 +371,7 @@ class Parser {
   }
 
   startPart(headers: ReadonlyMap<string, string>): PartImpl {
-    return new PartImpl(headers, this);
+    return new PartImpl(headers, this.offset, this);
   }
 
   /** The underlying source's pull for a part body: enqueues one non-empty piece, or closes. */

@@ -10,7 +10,9 @@
 // the gap: it fails (rolling the whole batch back) when the count after the batch breaks the rule, and
 // `MetadataPatch.rethrow` turns that failure into the same reference error.
 import { and, eq, inArray, or, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { guard, isGuardFailure, runBatch, type AnyDb, type Statement } from "../db/batch";
+import { runReads, type Reads } from "../db/reads";
 import { annotations, labels } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { extractPrefix, renderKey } from "./keys";
@@ -202,20 +204,15 @@ export function metadataDeleteStatements(
   );
 }
 
-/**
- * The metadata of each given resource, keyed by guid; every requested guid is in the map (with `{}`
- * objects when it has none). Keys are "prefix/name" or "name", in the order they were first set.
- * One round trip, however many guids.
- */
-export async function loadMetadata(
-  db: MetadataDb,
-  resourceType: MetadataResourceType,
-  guids: readonly string[],
-): Promise<Map<string, Metadata>> {
-  const unique = [...new Set(guids)];
-  const found = new Map<string, { labels: [string, string][]; annotations: [string, string][] }>();
-  for (const g of unique) found.set(g, { labels: [], annotations: [] });
+type MetadataRow = { guid: string; prefix: string; name: string; value: string | null };
 
+/**
+ * Loading as reads for the caller's batch (src/db/reads.ts), so that a resource and its metadata come
+ * in one round trip. The map holds every given guid (`{}` objects when it has none). Keys are
+ * "prefix/name" or "name", in the order they were first set.
+ */
+export function metadataReads(db: MetadataDb, resourceType: MetadataResourceType, guids: readonly string[]): Reads<Map<string, Metadata>> {
+  const unique = [...new Set(guids)];
   const tables = [
     { table: labels, kind: "labels" as const },
     { table: annotations, kind: "annotations" as const },
@@ -226,19 +223,90 @@ export async function loadMetadata(
       query: db
         .select({ guid: table.resourceGuid, prefix: table.keyPrefix, name: table.keyName, value: table.value })
         .from(table)
-        .where(and(eq(table.resourceType, resourceType), inArray(table.resourceGuid, part)))
+        // `+` keeps the planner off labels_lookup_idx (resource_type, ...), which would walk every label
+        // of the type: the primary key (resource_guid, ...) finds just these resources'.
+        .where(and(sql`+${table.resourceType} = ${resourceType}`, inArray(table.resourceGuid, part)))
         .orderBy(sql`rowid`),
     })),
   );
-  const results = await runBatch(db, queries.map((q) => q.query));
-  results.forEach((rows, i) => {
-    const kind = queries[i]!.kind;
-    for (const row of rows) found.get(row.guid)?.[kind].push([renderKey(row.prefix, row.name), row.value ?? ""]);
-  });
+  return {
+    statements: queries.map((q) => q.query),
+    read: (results) => {
+      const found = new Map<string, { labels: [string, string][]; annotations: [string, string][] }>();
+      for (const g of unique) found.set(g, { labels: [], annotations: [] });
+      results.forEach((rows, i) => {
+        const kind = queries[i]!.kind;
+        for (const row of rows as MetadataRow[]) found.get(row.guid)?.[kind].push([renderKey(row.prefix, row.name), row.value ?? ""]);
+      });
+      const out = new Map<string, Metadata>();
+      for (const [g, m] of found) out.set(g, { labels: Object.fromEntries(m.labels), annotations: Object.fromEntries(m.annotations) });
+      return out;
+    },
+  };
+}
 
-  const out = new Map<string, Metadata>();
-  for (const [g, m] of found) out.set(g, { labels: Object.fromEntries(m.labels), annotations: Object.fromEntries(m.annotations) });
-  return out;
+/** What `metadataColumns` adds to each row. */
+export interface MetadataColumnValues {
+  metadataLabels: string;
+  metadataAnnotations: string;
+}
+
+/**
+ * A resource's metadata as two columns of the query that selects it (correlated subqueries on its guid
+ * column, each a JSON array of [prefix, name, value] in the order the keys were first set): a list's
+ * page brings its metadata in the same statement, without evaluating the page a second time (which,
+ * for a deep OFFSET, would walk the skipped rows again). Read them with `metadataFromColumns`.
+ */
+export function metadataColumns(resourceType: MetadataResourceType, guid: SQLiteColumn) {
+  const of = (table: MetadataTable) => sql<string>`(SELECT json_group_array(json_array(${table.keyPrefix}, ${table.keyName}, ${table.value}) ORDER BY ${table}.rowid)
+    FROM ${table} WHERE ${table.resourceGuid} = ${guid} AND +${table.resourceType} = ${resourceType})`;
+  // Aliased: a batch answers rows as objects keyed by column name.
+  return { metadataLabels: of(labels).as("metadata_labels"), metadataAnnotations: of(annotations).as("metadata_annotations") };
+}
+
+/** The metadata from the columns `metadataColumns` added to a row. */
+export function metadataFromColumns(row: MetadataColumnValues): Metadata {
+  const entries = (json: string) =>
+    (JSON.parse(json) as [string, string, string | null][]).map(([prefix, name, value]): [string, string] => [renderKey(prefix, name), value ?? ""]);
+  return { labels: Object.fromEntries(entries(row.metadataLabels)), annotations: Object.fromEntries(entries(row.metadataAnnotations)) };
+}
+
+/** A list's page, each row with its metadata. */
+export interface PageWithMetadata<Row> {
+  total: number;
+  rows: { row: Row; metadata: Metadata }[];
+}
+
+/**
+ * A list as reads for the caller's batch: `counted` selects `{ n }`, `page` selects the row's fields
+ * and `...metadataColumns(...)`; `rowOf` takes the resource out of a page row.
+ */
+export function pageWithMetadata<R extends MetadataColumnValues, Row>(
+  counted: Statement,
+  page: Statement,
+  rowOf: (r: R) => Row,
+): Reads<PageWithMetadata<Row>> {
+  return {
+    statements: [counted, page],
+    read: (results) => ({
+      total: (results[0] as { n: number }[])[0]?.n ?? 0,
+      rows: (results[1] as R[]).map((r) => ({ row: rowOf(r), metadata: metadataFromColumns(r) })),
+    }),
+  };
+}
+
+/**
+ * The metadata of each given resource, keyed by guid; every requested guid is in the map (with `{}`
+ * objects when it has none). Keys are "prefix/name" or "name", in the order they were first set.
+ * One round trip, however many guids.
+ */
+export async function loadMetadata(
+  db: MetadataDb,
+  resourceType: MetadataResourceType,
+  guids: readonly string[],
+): Promise<Map<string, Metadata>> {
+  const [metadata] = await runReads(db, metadataReads(db, resourceType, guids));
+  return metadata;
 }
 
 /** The metadata of one resource. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/http/errors";
-import { isMultipartFormData, multipartBoundary, parseMultipart, readMultipart, type MultipartLimits } from "../../src/http/multipart";
+import { isMultipartFormData, lengthIfLast, multipartBoundary, parseMultipart, readMultipart, type MultipartLimits } from "../../src/http/multipart";
 import { chunkedStream, concat, dec, enc, equalBytes, failingStream, pseudoRandomBytes } from "./helpers";
 
 const B = "5b1d0c3e9f7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b";
@@ -241,5 +241,88 @@ describe("malformed input ends in CF-MessageParseError", () => {
     await expectParseError(parseAll(chunkedStream(noDisposition, 10)), /no Content-Disposition/);
     const glued = concat(`--${B}\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--${B}X\r\n`);
     await expectParseError(parseAll(chunkedStream(glued, 10)), /not followed by a line break/);
+  });
+});
+
+describe("part offsets and lengthIfLast (the known-length put of the last part)", () => {
+  const zip = pseudoRandomBytes(5000, 13);
+
+  /** Where each part's body starts and how long it is, by searching the raw body. */
+  function locate(body: Uint8Array, needle: Uint8Array): number {
+    for (let i = 0; i + needle.length <= body.length; i++) {
+      let j = 0;
+      while (j < needle.length && body[i + j] === needle[j]) j++;
+      if (j === needle.length) return i;
+    }
+    return -1;
+  }
+
+  const requestOf = (body: Uint8Array, chunk: number, headers: Record<string, string> = { "content-length": String(body.length) }) =>
+    new Request("http://x/", {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${B}`, ...headers },
+      body: chunkedStream(body, chunk),
+      // @ts-expect-error duplex is needed by some runtimes for a stream body
+      duplex: "half",
+    });
+
+  async function offsetsAndLengths(request: Request): Promise<{ name: string; bodyOffset: number; lengthIfLast: number | undefined; length: number }[]> {
+    const out = [];
+    for await (const part of readMultipart(request)) {
+      const length = (await new Response(part.body).arrayBuffer()).byteLength;
+      out.push({ name: part.name, bodyOffset: part.bodyOffset, lengthIfLast: lengthIfLast(request, part), length });
+    }
+    return out;
+  }
+
+  it("the cf CLI's body: bodyOffset is where each body starts, and lengthIfLast of the last part is its exact length, for every chunking", async () => {
+    const body = cliBody("[]", zip);
+    const resourcesAt = locate(body, enc.encode("\r\n\r\n[]")) + 4;
+    const bitsAt = locate(body, zip);
+    for (const chunk of [1, 7, 100, 4096, body.length]) {
+      const parts = await offsetsAndLengths(requestOf(body, chunk));
+      expect(parts.map((p) => [p.name, p.bodyOffset, p.length]), `chunk ${chunk}`).toEqual([
+        ["resources", resourcesAt, 2],
+        ["bits", bitsAt, zip.length],
+      ]);
+      expect(parts[1]!.lengthIfLast).toBe(zip.length);
+      // The first part is not the last: the expectation is longer than the part (it ends earlier).
+      expect(parts[0]!.lengthIfLast).toBe(body.length - resourcesAt - `\r\n--${B}--\r\n`.length);
+    }
+  });
+
+  it("counts a preamble; a missing final CRLF makes the last part 2 bytes longer than expected; an epilogue makes it shorter", async () => {
+    const preamble = concat("This is the preamble.\r\n", cliBody("[]", zip));
+    const [, bits] = await offsetsAndLengths(requestOf(preamble, 333));
+    expect(bits!.bodyOffset).toBe(locate(preamble, zip));
+    expect(bits!.lengthIfLast).toBe(zip.length);
+
+    const noCrlf = cliBody("[]", zip).subarray(0, cliBody("[]", zip).length - 2);
+    const [, short] = await offsetsAndLengths(requestOf(noCrlf, 333));
+    expect(short!.length).toBe(zip.length);
+    expect(short!.lengthIfLast).toBe(zip.length - 2);
+
+    const epilogue = concat(cliBody("[]", zip), "an epilogue");
+    const [, long] = await offsetsAndLengths(requestOf(epilogue, 333));
+    expect(long!.lengthIfLast).toBe(zip.length + "an epilogue".length);
+  });
+
+  it("is undefined without a usable Content-Length: absent, malformed, chunked, content-encoded, too small", async () => {
+    const body = cliBody("[]", zip);
+    const cases: Record<string, string>[] = [
+      {},
+      { "content-length": "12a" },
+      { "content-length": "-5" },
+      { "content-length": "" },
+      { "content-length": String(body.length), "transfer-encoding": "chunked" },
+      { "content-length": String(body.length), "content-encoding": "gzip" },
+      { "content-length": "100" }, // shorter than where the bits start
+    ];
+    for (const headers of cases) {
+      const [, bits] = await offsetsAndLengths(requestOf(body, 512, headers));
+      expect(bits!.lengthIfLast, JSON.stringify(headers)).toBeUndefined();
+    }
+    const identity = await offsetsAndLengths(requestOf(body, 512, { "content-length": String(body.length), "content-encoding": "identity" }));
+    expect(identity[1]!.lengthIfLast).toBe(zip.length);
   });
 });

@@ -10,12 +10,14 @@ import {
   deleteBits,
   newBitsKey,
   openBitsReader,
+  MAX_OVERRUN,
   PART_SIZE,
   parseRange,
+  partialKeyOf,
   putBits,
 } from "../../src/bits/store";
 import { ApiError } from "../../src/http/errors";
-import { readMultipart } from "../../src/http/multipart";
+import { lengthIfLast, readMultipart } from "../../src/http/multipart";
 import { chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
 
 const MiB = 1024 * 1024;
@@ -220,6 +222,177 @@ describe("a multipart upload streamed into R2", () => {
     expect((err as ApiError).errorName).toBe("MessageParseError");
     expect(log.aborted).toBe(1);
     expect(await listKeys(env.BITS, "mp/truncated")).toEqual([]);
+  });
+});
+
+describe("putBits, expected length (a multipart part's lengthIfLast)", () => {
+  const B = "3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c";
+  const bits = pseudoRandomBytes(10 * MiB + 77, 21);
+  const resources = `--${B}\r\nContent-Disposition: form-data; name="resources"\r\n\r\n[]\r\n`;
+  const bitsPart = concat(`--${B}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\nContent-Type: application/octet-stream\r\n\r\n`, bits, "\r\n");
+  /** The cf CLI: resources first, bits last, closing delimiter and CRLF. */
+  const cliBody = concat(resources, bitsPart, `--${B}--\r\n`);
+  /** curl -F bits=@package.zip -F resources=[] (the CF docs' example): bits first. */
+  const bitsFirstBody = concat(bitsPart, resources, `--${B}--\r\n`);
+
+  const requestOf = (body: ReadableStream<Uint8Array> | Uint8Array, contentLength: number) =>
+    new Request("http://x/v3/packages/p/upload", {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; boundary=${B}`, "content-length": String(contentLength) },
+      body: body instanceof Uint8Array ? chunkedStream(body, 16384) : body,
+      // @ts-expect-error duplex is needed by some runtimes for a stream body
+      duplex: "half",
+    });
+
+  /** Reads the form as the upload handlers do: the bits part into putBits with lengthIfLast. */
+  async function upload(bucket: R2Bucket, key: string, request: Request) {
+    let stored: Awaited<ReturnType<typeof putBits>> | undefined;
+    let expected: number | undefined;
+    for await (const part of readMultipart(request)) {
+      if (part.name === "resources") expect(await part.text()).toBe("[]");
+      if (part.name === "bits") {
+        expected = lengthIfLast(request, part);
+        stored = await putBits(bucket, key, part.body, { maxBytes: 64 * MiB, expectedLength: expected });
+      }
+    }
+    return { stored: stored!, expected };
+  }
+
+  async function expectSinglePut(key: string, data: Uint8Array, stored: { etag: string; sha1: string; sha256: string; size: number }) {
+    const head = await env.BITS.head(key);
+    expect(head?.size).toBe(data.length);
+    // A multipart upload's etag is "<md5 of the part md5s>-<parts>"; a single put's is the MD5.
+    expect(head?.etag).toMatch(/^[0-9a-f]{32}$/);
+    expect(head?.etag).toBe(stored.etag);
+    expect(head?.httpMetadata?.contentType).toBe("application/zip");
+    expect(stored.size).toBe(data.length);
+    expect(stored.sha1).toBe(await digestHex("SHA-1", data));
+    expect(stored.sha256).toBe(await digestHex("SHA-256", data));
+    await expectStoredExactly(key, data);
+  }
+
+  it("the cf CLI's shape (bits last, exact Content-Length): one streamed put, no multipart upload, no copy", async () => {
+    const { bucket, log } = recordingBucket(env.BITS);
+    const { stored, expected } = await upload(bucket, "exp/cli/a", requestOf(cliBody, cliBody.length));
+    expect(expected).toBe(bits.length);
+    expect(log.puts).toEqual([-1]);
+    expect(log.created).toEqual([]);
+    expect(log.deletes).toEqual([]);
+    await expectSinglePut("exp/cli/a", bits, stored);
+    expect(await listKeys(env.BITS, "exp/cli/")).toEqual(["exp/cli/a"]);
+  });
+
+  it("bits first (curl's order): padded put, rewritten to the true length through the partial key, which is gone", async () => {
+    const { bucket, log } = recordingBucket(env.BITS);
+    const { stored, expected } = await upload(bucket, "exp/first/a", requestOf(bitsFirstBody, bitsFirstBody.length));
+    expect(expected).toBe(bits.length + resources.length);
+    expect(log.puts).toEqual([-1, -1, -1]); // padded put, partial key, back under the key
+    expect(log.created).toEqual([]);
+    await expectSinglePut("exp/first/a", bits, stored);
+    expect(await listKeys(env.BITS, "exp/first/")).toEqual(["exp/first/a"]);
+  });
+
+  it("a body without the final CRLF: the part runs 2 bytes past the expectation and is stored whole", async () => {
+    const noCrlf = cliBody.subarray(0, cliBody.length - 2);
+    const { bucket, log } = recordingBucket(env.BITS);
+    const { stored, expected } = await upload(bucket, "exp/nocrlf/a", requestOf(noCrlf, noCrlf.length));
+    expect(expected).toBe(bits.length - 2);
+    expect(log.puts).toEqual([-1, -1, -1]);
+    await expectSinglePut("exp/nocrlf/a", bits, stored);
+    expect(await listKeys(env.BITS, "exp/nocrlf/")).toEqual(["exp/nocrlf/a"]);
+  });
+
+  it("any body length around the expectation ends byte-identical with the right hashes: shorter, empty, a few bytes longer", async () => {
+    const data = pseudoRandomBytes(2 * MiB + 1, 22);
+    for (const [name, length, expected] of [
+      ["batches", 2 * MiB + 1, 2 * MiB + 1], // exactly two 1 MiB batches, then the held-back last byte
+      ["batches-short", 2 * MiB, 2 * MiB + 1],
+      ["short", 300_000, 400_000], // more than one chunk of zero padding
+      ["tiny", 1, 1000],
+      ["empty", 0, 500],
+      ["over", 300_000, 300_000 - MAX_OVERRUN],
+    ] as const) {
+      const key = `exp/around/${name}`;
+      const stored = await putBits(env.BITS, key, chunkedStream(data.subarray(0, length), [4096, 1, 65536]), { expectedLength: expected });
+      await expectSinglePut(key, data.subarray(0, length), stored);
+    }
+    expect(await listKeys(env.BITS, "exp/around/")).toEqual(["batches", "batches-short", "empty", "over", "short", "tiny"].map((n) => `exp/around/${n}`));
+  });
+
+  it("more than MAX_OVERRUN past the expectation (a wrong Content-Length): BitsLengthMismatchError, nothing stored", async () => {
+    const data = pseudoRandomBytes(300_000, 23);
+    const err = await rejection(putBits(env.BITS, "exp/overrun/a", chunkedStream(data, 4096), { expectedLength: data.length - MAX_OVERRUN - 1 }));
+    expect(err).toBeInstanceOf(BitsLengthMismatchError);
+    expect(await listKeys(env.BITS, "exp/overrun/")).toEqual([]);
+  });
+
+  it("maxBytes: an expectation over it takes the unknown-length path; a part running past it is BitsTooLargeError", async () => {
+    const data = pseudoRandomBytes(100_000, 24);
+    const { bucket, log } = recordingBucket(env.BITS);
+    const stored = await putBits(bucket, "exp/max/fallback", chunkedStream(data, 4096), { expectedLength: data.length + 10, maxBytes: data.length });
+    expect(log.puts).toEqual([data.length]); // the buffered single put of the unknown-length path
+    expect(stored.sha256).toBe(await digestHex("SHA-256", data));
+    const big = await rejection(putBits(env.BITS, "exp/max/over", chunkedStream(data, 4096), { expectedLength: data.length - 2, maxBytes: data.length - 2 }));
+    expect(big).toBeInstanceOf(BitsTooLargeError);
+    expect(await listKeys(env.BITS, "exp/max/")).toEqual(["exp/max/fallback"]);
+  });
+
+  it("a body cut off anywhere in the bits part or its delimiter (bits last or first) fails with the parser's ApiError and leaves nothing under the key or the partial key", async () => {
+    // (A cut after the bits part, in a later part, leaves complete bits: the upload handler deletes them; see the upload tests.)
+    for (const [name, body] of [["cli", cliBody], ["first", bitsFirstBody]] as const) {
+      const bitsEnd = name === "cli" ? resources.length + bitsPart.length - 2 : bitsPart.length - 2;
+      for (const cut of [100, 5 * MiB, bitsEnd - 1, bitsEnd, bitsEnd + 3]) {
+        const key = `exp/trunc/${name}-${cut}`;
+        const err = await rejection(upload(env.BITS, key, requestOf(body.subarray(0, cut), body.length)));
+        expect(err, `${name} cut at ${cut}`).toBeInstanceOf(ApiError);
+        expect((err as ApiError).errorName).toBe("MessageParseError");
+      }
+    }
+    expect(await listKeys(env.BITS, "exp/trunc/")).toEqual([]);
+  });
+
+  it("a client that goes away midway: its error as is, nothing stored, an object that was there before stays", async () => {
+    await env.BITS.put("exp/gone/keep", "old");
+    const gone = new Error("Network connection lost.");
+    const data = pseudoRandomBytes(2 * MiB, 25);
+    const err = await rejection(putBits(env.BITS, "exp/gone/keep", failingStream(data, 65536, MiB, gone), { expectedLength: data.length }));
+    expect(err).toBe(gone);
+    expect(await (await env.BITS.get("exp/gone/keep"))?.text()).toBe("old");
+    expect(await listKeys(env.BITS, "exp/gone/")).toEqual(["exp/gone/keep"]);
+  });
+
+  it("R2 failing at any step of the rewrite leaves nothing under the key or the partial key", async () => {
+    const data = pseudoRandomBytes(200_000, 26);
+    const failures: [string, (op: string, key: string, n: number) => boolean][] = [
+      ["put of the partial key", (op, key) => op === "put" && key.endsWith(".partial")],
+      ["put back under the key", (op, key, n) => op === "put" && !key.endsWith(".partial") && n > 1],
+      ["ranged get of the padded object", (op, key) => op === "get" && !key.endsWith(".partial")],
+      ["get of the partial key", (op, key) => op === "get" && key.endsWith(".partial")],
+      ["the first put", (op) => op === "put"],
+    ];
+    for (const [what, fails] of failures) {
+      const puts = new Map<string, number>();
+      const r2Down = new Error(`R2 down: ${what}`);
+      const bucket = {
+        ...recordingBucket(env.BITS).bucket,
+        put: (k: string, v: Parameters<R2Bucket["put"]>[1], o?: R2PutOptions) => {
+          const n = (puts.get(k) ?? 0) + 1;
+          puts.set(k, n);
+          if (fails("put", k, n)) {
+            if (v instanceof ReadableStream) v.cancel(r2Down).catch(() => undefined);
+            return Promise.reject(r2Down);
+          }
+          return env.BITS.put(k, v, o);
+        },
+        get: (k: string, o?: R2GetOptions) => (fails("get", k, 0) ? Promise.reject(r2Down) : env.BITS.get(k, o)),
+      } as unknown as R2Bucket;
+      const key = `exp/r2/${what.replaceAll(" ", "-")}`;
+      const err = await rejection(putBits(bucket, key, chunkedStream(data, 8192), { expectedLength: data.length + 500 }));
+      expect(err, what).toBe(r2Down);
+      expect(await env.BITS.head(key), what).toBeNull();
+      expect(await env.BITS.head(partialKeyOf(key)), what).toBeNull();
+    }
+    expect(await listKeys(env.BITS, "exp/r2/")).toEqual([]);
   });
 });
 

@@ -7,10 +7,11 @@ import worker from "../../src/index";
 import { database } from "../../src/db/client";
 import { housekeeping } from "../../src/housekeeping";
 import { sweepPackages, STUCK_PACKAGE_TIMEOUT_MS } from "../../src/resources/packages/sweep";
+import { partialKeyOf } from "../../src/bits/store";
 import { call, get, jsonOf, ORIGIN, v3Error } from "../helpers/api";
 import { adminAuth } from "../helpers/tokens";
 import { buildZip } from "../bits/zipfix";
-import { pseudoRandomBytes } from "../bits/helpers";
+import { chunkedStream, pseudoRandomBytes } from "../bits/helpers";
 import {
   appZip, auths, bitsPart, createBits, createDocker, getPackage, hex, makeWorld, multipart, packageKeys,
   readyBitsPackage, uploadParts, uploadZip, type PackageJson,
@@ -194,11 +195,12 @@ describe("upload: the zips the contract accepts", () => {
     expect(body.data.error).toMatch(/^The app upload is invalid: Invalid zip archive \(.+\)\.$/);
   });
 
-  it("a 20 MB upload streams through R2's multipart path: READY, checksums and bytes identical", async () => {
+  it("a 20 MB upload in the cf CLI's form (resources, then bits, exact Content-Length) is one single put: READY, checksums and bytes identical", async () => {
     const zip = await buildZip([{ name: "blob.bin", data: pseudoRandomBytes(20 * 1024 * 1024) }]);
     const pkg = await createBits(w.B.guid);
-    const body = await jsonOf<PackageJson>(await uploadZip(pkg.guid, zip));
+    const body = await jsonOf<PackageJson>(await uploadParts(pkg.guid, [{ name: "resources", data: "[]" }, bitsPart(zip)]));
     expect(body.state).toBe("READY");
+    await expectOneObject(pkg.guid, zip, "single put");
     expect(body.data.hash?.value).toBe(await hex("SHA-1", zip));
     expect(body.data.checksum?.value).toBe(await hex("SHA-256", zip));
     const download = await get(`/v3/packages/${pkg.guid}/download`, await adminAuth());
@@ -237,6 +239,85 @@ describe("upload: the zips the contract accepts", () => {
   });
 });
 
+/** The package's one object in R2: its bytes, and whether R2 stored it with one put or as a multipart upload. */
+async function expectOneObject(guid: string, bytes: Uint8Array, layout: "single put" | "multipart") {
+  const keys = await packageKeys(guid); // a leftover partial key would be listed too
+  expect(keys).toHaveLength(1);
+  const head = await env.BITS.head(keys[0]!);
+  expect(head?.size).toBe(bytes.length);
+  // R2's etag of a multipart upload ends in "-<parts>"; a single put's is the MD5 of the bytes.
+  expect(head?.etag).toMatch(layout === "single put" ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{32}-\d+$/);
+  const stored = new Uint8Array(await (await env.BITS.get(keys[0]!))!.arrayBuffer());
+  expect(await hex("SHA-256", stored)).toBe(await hex("SHA-256", bytes));
+}
+
+/** An upload request with a body sent as a stream (the client decides whether to tell its length). */
+async function streamedUpload(guid: string, body: Uint8Array, contentType: string, contentLength: number | undefined) {
+  return call("POST", `/v3/packages/${guid}/upload`, {
+    auth: await adminAuth(),
+    body: chunkedStream(body, 64 * 1024), // a JS stream: the runtime adds no Content-Length of its own
+    headers: { "Content-Type": contentType, ...(contentLength === undefined ? {} : { "Content-Length": String(contentLength) }) },
+  });
+}
+
+describe("storage layout: one put when the request's Content-Length tells the bits' length", () => {
+  it("bits first, as curl -F bits=@app.zip -F resources=[] sends them: READY, one single-put object, byte-identical, no leftover", async () => {
+    const zip = await buildZip([{ name: "blob.bin", data: pseudoRandomBytes(300 * 1024) }]);
+    const pkg = await createBits(w.B.guid);
+    const res = await uploadParts(pkg.guid, [bitsPart(zip), { name: "resources", data: "[]" }]);
+    const body = await jsonOf<PackageJson>(res);
+    expect(body.state).toBe("READY");
+    expect(body.data.hash?.value).toBe(await hex("SHA-1", zip));
+    expect(body.data.checksum?.value).toBe(await hex("SHA-256", zip));
+    await expectOneObject(pkg.guid, zip, "single put");
+  });
+
+  it("a body that ends with the closing boundary but no final CRLF: READY, byte-identical, single put", async () => {
+    const zip = await appZip("no final CRLF\n");
+    const pkg = await createBits(w.B.guid);
+    const { body, contentType } = multipart([{ name: "resources", data: "[]" }, bitsPart(zip)]);
+    const cut = body.subarray(0, body.length - 2);
+    const res = await call("POST", `/v3/packages/${pkg.guid}/upload`, {
+      auth: await adminAuth(), body: cut, headers: { "Content-Type": contentType, "Content-Length": String(cut.length) },
+    });
+    const uploaded = await jsonOf<PackageJson>(res);
+    expect(uploaded.state).toBe("READY");
+    expect(uploaded.data.checksum?.value).toBe(await hex("SHA-256", zip));
+    await expectOneObject(pkg.guid, zip, "single put");
+  });
+
+  it("without Content-Length (a chunked upload) a 20 MB zip streams through R2's multipart path: READY, checksums and bytes identical", async () => {
+    const zip = await buildZip([{ name: "blob.bin", data: pseudoRandomBytes(20 * 1024 * 1024, 5) }]);
+    const pkg = await createBits(w.B.guid);
+    const { body, contentType } = multipart([bitsPart(zip)]);
+    const uploaded = await jsonOf<PackageJson>(await streamedUpload(pkg.guid, body, contentType, undefined));
+    expect(uploaded.state).toBe("READY");
+    expect(uploaded.data.hash?.value).toBe(await hex("SHA-1", zip));
+    expect(uploaded.data.checksum?.value).toBe(await hex("SHA-256", zip));
+    await expectOneObject(pkg.guid, zip, "multipart");
+  });
+
+  it("a body cut off with Content-Length announced (bits last, or bits first and cut in the bits or in the resources after them): FAILED, nothing in R2", async () => {
+    const zip = await buildZip([{ name: "blob.bin", data: pseudoRandomBytes(256 * 1024, 6) }]);
+    const last = multipart([{ name: "resources", data: "[]" }, bitsPart(zip)]);
+    const first = multipart([bitsPart(zip), { name: "resources", data: "[]" }]);
+    const cases: [string, { body: Uint8Array; contentType: string }, number][] = [
+      ["bits last, cut in the bits", last, 100 * 1024],
+      ["bits last, cut in the closing boundary", last, last.body.length - 20],
+      ["bits first, cut in the bits", first, 100 * 1024],
+      ["bits first, cut in the resources part after the bits", first, first.body.length - 40],
+    ];
+    for (const [what, form, sent] of cases) {
+      const pkg = await createBits(w.B.guid);
+      const res = await streamedUpload(pkg.guid, form.body.subarray(0, sent), form.contentType, form.body.length);
+      const body = await jsonOf<PackageJson>(res);
+      expect(body.state, what).toBe("FAILED");
+      expect(body.data.error, what).toMatch(/^The app upload is invalid: .*truncated/);
+      expect(await packageKeys(pkg.guid), what).toEqual([]);
+    }
+  });
+});
+
 describe("upload races", () => {
   it("twenty concurrent uploads to one package: one 200, nineteen 400 PackageBitsAlreadyUploaded, one object in R2", async () => {
     const pkg = await createBits(w.C.guid);
@@ -250,9 +331,10 @@ describe("upload races", () => {
     for (const loser of responses.filter((r) => r.status === 400)) expect(await v3Error(loser)).toEqual(ALREADY_UPLOADED);
     const keys = await packageKeys(pkg.guid);
     expect(keys).toHaveLength(1);
-    // The one object is the winner's bits.
+    // The one object is the winner's bits, stored with one put (the requests tell their length).
     const stored = new Uint8Array(await (await env.BITS.get(keys[0]!))!.arrayBuffer());
     expect(await hex("SHA-256", stored)).toBe(body.data.checksum?.value);
+    expect((await env.BITS.head(keys[0]!))?.etag).toMatch(/^[0-9a-f]{32}$/);
     expect(await auditEvents("audit.app.package.upload", pkg.guid)).toBe(1);
   });
 });
@@ -303,17 +385,18 @@ describe("interrupted uploads and the sweep", () => {
     expect(await packageKeys(pkg.guid)).toEqual([]);
   });
 
-  it("the sweep fails a package whose request died in PROCESSING_UPLOAD and removes its partial object", async () => {
+  it("the sweep fails a package whose request died in PROCESSING_UPLOAD and removes its partial object (and the key of an interrupted rewrite)", async () => {
     const pkg = await createBits(w.C.guid);
     const key = `packages/${pkg.guid}/dead-request`;
     const startedAt = new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
     await env.DB.prepare("UPDATE packages SET state = 'PROCESSING_UPLOAD', bits_key = ?, updated_at = ? WHERE guid = ?").bind(key, startedAt, pkg.guid).run();
     await env.BITS.put(key, "partial bits");
+    await env.BITS.put(partialKeyOf(key), "bits being rewritten to their true length");
 
     // Not yet timed out: left alone.
     await sweepPackages(database(env.DB), env.BITS, Date.now());
     expect((await getPackage(pkg.guid)).state).toBe("PROCESSING_UPLOAD");
-    expect(await packageKeys(pkg.guid)).toEqual([key]);
+    expect(await packageKeys(pkg.guid)).toEqual([key, partialKeyOf(key)]);
 
     // The scheduled housekeeping, an hour and more later.
     await housekeeping(env, Date.now() + STUCK_PACKAGE_TIMEOUT_MS + 60_000);

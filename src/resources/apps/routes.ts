@@ -1,7 +1,7 @@
 // /v3/apps: space developers (and admins) create, rename and delete; every space role and the org
 // manager see (packages.md §8; AppsV3Controller). Deleting an app deletes its packages and their bits.
 import { Hono } from "hono";
-import { assertCanWrite, readableSpaceGuids, spaceAccess } from "../../auth/permissions";
+import { assertCanWrite, readableSpaceGuids, spaceAccess, spaceAccessReads } from "../../auth/permissions";
 import { identityOf, read, write } from "../../auth/context";
 import { apps } from "../../db/schema";
 import type { AppEnv } from "../../env";
@@ -11,24 +11,28 @@ import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
 import { startJob } from "../../jobs/jobs";
-import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { loadOneMetadata, presentMetadata } from "../../metadata";
+import { metadataReads } from "../../metadata/store";
+import { runReads } from "../../db/reads";
 import { presentApp } from "./present";
 import { appCreateSchema, appListSpec, appUpdateSchema } from "./schema";
-import { createApp, deleteApp, findApp, listApps, resolveLifecycle, updateApp } from "./store";
+import { appList, appLookup, createApp, deleteApp, resolveLifecycle, spaceOfApp, updateApp } from "./store";
 
 export const appRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), appListSpec);
-    const { total, rows } = await listApps(db, params, readableSpaceGuids(identityOf(c), apps.spaceGuid));
-    const metadata = await loadMetadata(db, "app", rows.map((a) => a.guid));
-    return json(c, v3Page(c, "/v3/apps", params, total, rows.map((a) => presentApp(a, metadata.get(a.guid)!))));
+    // One round trip: the count, and the page with its metadata.
+    const [{ total, rows }] = await runReads(db, appList(db, params, readableSpaceGuids(identityOf(c), apps.spaceGuid)));
+    return json(c, v3Page(c, "/v3/apps", params, total, rows.map(({ row, metadata }) => presentApp(row, metadata))));
   })
   .get("/:guid", read, async (c) => {
     const db = c.get("db");
-    const app = await findApp(db, c.req.param("guid"));
-    if (!app || !(await spaceAccess(db, identityOf(c), app.spaceGuid)).canRead) throw notFound("App");
-    return json(c, presentApp(app, await loadOneMetadata(db, "app", app.guid)));
+    const guid = c.req.param("guid");
+    // One round trip: the app, only if `who` may read its space, and its metadata.
+    const [app, metadata] = await runReads(db, appLookup(db, guid, readableSpaceGuids(identityOf(c), apps.spaceGuid)), metadataReads(db, "app", [guid]));
+    if (!app) throw notFound("App");
+    return json(c, presentApp(app, presentMetadata(metadata, guid)));
   })
   .post("/", write, async (c) => {
     const db = c.get("db");
@@ -45,9 +49,9 @@ export const appRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const who = identityOf(c);
     const input = await parseJson(c, appUpdateSchema);
-    const app = await findApp(db, c.req.param("guid"));
-    const access = app ? await spaceAccess(db, who, app.spaceGuid) : undefined;
-    if (!app || !access?.canRead) throw notFound("App");
+    const guid = c.req.param("guid");
+    const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
+    if (!app || !access.canRead) throw notFound("App");
     assertCanWrite(access);
     const updated = await updateApp(db, who, app, input, access.organizationGuid);
     if (!updated) throw notFound("App");
@@ -56,9 +60,9 @@ export const appRoutes = new Hono<AppEnv>()
   .delete("/:guid", write, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    const app = await findApp(db, c.req.param("guid"));
-    const access = app ? await spaceAccess(db, who, app.spaceGuid) : undefined;
-    if (!app || !access?.canRead) throw notFound("App");
+    const guid = c.req.param("guid");
+    const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
+    if (!app || !access.canRead) throw notFound("App");
     assertCanWrite(access);
     const bucket = c.env.BITS;
     const job = await startJob(c, { operation: "app.delete", resourceType: "app", resourceGuid: app.guid }, async () => {

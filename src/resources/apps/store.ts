@@ -2,6 +2,8 @@ import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
+import { firstRowOf, type Reads } from "../../db/reads";
+import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
 import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
@@ -11,9 +13,15 @@ import { deleteBits } from "../../bits/store";
 import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
-export const findApp = (db: Db, guid: string) => db.query.apps.findFirst({ where: eq(apps.guid, guid) });
+/** The app, as reads for the caller's batch; `visible` (a condition on apps columns) can hide it. */
+export const appLookup = (db: Db, guid: string, visible?: SQL): Reads<App | undefined> =>
+  firstRowOf(db.select().from(apps).where(and(eq(apps.guid, guid), visible)));
 
-export async function listApps(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: App[] }> {
+/** The guid of the app's space, as a scalar subquery (NULL when there is no such app): for `spaceAccessReads`. */
+export const spaceOfApp = (guid: string): SQL => sql`(SELECT ${apps.spaceGuid} FROM ${apps} WHERE ${apps.guid} = ${guid})`;
+
+/** A page of apps, as reads for the caller's batch (with the page's guids for its metadata). */
+export function appList(db: Db, params: ListParams, visible: SQL | undefined): Reads<PageWithMetadata<App>> {
   const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, apps)];
   if (params.lists.names) conditions.push(inList(apps.name, params.lists.names));
   if (params.lists.space_guids) conditions.push(inList(apps.spaceGuid, params.lists.space_guids));
@@ -31,13 +39,12 @@ export async function listApps(db: Db, params: ListParams, visible: SQL | undefi
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("app", apps.guid, params.values.label_selector));
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  const ordering = orderBy(params, { created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state }, apps.id, [asc(apps.id)]);
+  return pageWithMetadata(
     db.select({ n: count() }).from(apps).where(where),
-    db.select().from(apps).where(where)
-      .orderBy(...orderBy(params, { created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state }, apps.id, [asc(apps.id)]))
-      .limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    db.select({ row: apps, ...metadataColumns("app", apps.guid) }).from(apps).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    (r: { row: App } & MetadataColumnValues) => r.row,
+  );
 }
 
 const chunked = (values: readonly string[]): string[][] => {

@@ -18,9 +18,14 @@ import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata";
 import { guard, isGuardFailure, isUniqueViolation, runBatch, type Statement } from "../../db/batch";
+import { firstRowOf, type Reads } from "../../db/reads";
+import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import type { V2Filter, V2ListQuery } from "./schema";
 
 export const findBuildpack = (db: Db, guid: string) => db.query.buildpacks.findFirst({ where: eq(buildpacks.guid, guid) });
+
+/** The buildpack, as reads for the caller's batch. */
+export const buildpackLookup = (db: Db, guid: string) => firstRowOf(db.select().from(buildpacks).where(eq(buildpacks.guid, guid)));
 
 export async function stackExists(db: Db, name: string): Promise<boolean> {
   const row = await db.select({ id: stacks.id }).from(stacks).where(eq(stacks.name, name)).limit(1);
@@ -287,8 +292,8 @@ export async function replaceBits(db: Db, current: Buildpack, bits: NewBits, aud
 // ---------------------------------------------------------------------------------------------
 // Lists
 
-/** v3 list (buildpacks.md §3.2). */
-export async function listBuildpacks(db: Db, params: ListParams): Promise<{ total: number; rows: Buildpack[] }> {
+/** v3 list (buildpacks.md §3.2) with the page's metadata, as reads for the caller's batch. */
+export function buildpackList(db: Db, params: ListParams): Reads<PageWithMetadata<Buildpack>> {
   const conditions: (SQL | undefined)[] = commonConditions(params, buildpacks);
   if (params.lists.names) conditions.push(inList(buildpacks.name, params.lists.names));
   if (params.lists.stacks) {
@@ -303,11 +308,12 @@ export async function listBuildpacks(db: Db, params: ListParams): Promise<{ tota
   }
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  const ordering = v3Order(params);
+  return pageWithMetadata(
     db.select({ n: count() }).from(buildpacks).where(where),
-    db.select().from(buildpacks).where(where).orderBy(...v3Order(params)).limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    db.select({ row: buildpacks, ...metadataColumns("buildpack", buildpacks.guid) }).from(buildpacks).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    (r: { row: Buildpack } & MetadataColumnValues) => r.row,
+  );
 }
 
 function v3Order(params: ListParams): SQL[] {

@@ -9,7 +9,7 @@ import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind,
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../http/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
@@ -60,6 +60,7 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
         try {
           const stored = await putBits(bucket, newBitsKey("buildpacks", buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
+            expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
             contentType: "application/octet-stream",
           });
           file = { stored, filename };

@@ -13,11 +13,13 @@ import { parseListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
 import { startJob } from "../../jobs/jobs";
 import {
-  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
+  loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
 } from "../../metadata";
+import { metadataReads } from "../../metadata/store";
+import { runReads } from "../../db/reads";
 import { presentV3 } from "./present";
 import { DEFAULT_LIFECYCLE, v3CreateSchema, v3ListSpec, v3UpdateSchema } from "./schema";
-import { BuildpackWriteError, createBuildpack, deleteBuildpack, findBuildpack, listBuildpacks, updateBuildpack } from "./store";
+import { BuildpackWriteError, buildpackList, buildpackLookup, createBuildpack, deleteBuildpack, findBuildpack, updateBuildpack } from "./store";
 import { applyUploadedBits, receiveUpload, sniffStored } from "./upload";
 
 async function findOr404(c: Context<AppEnv>): Promise<Buildpack> {
@@ -56,13 +58,20 @@ export const buildpackV3Routes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), v3ListSpec);
-    const { total, rows } = await listBuildpacks(db, params);
-    const metadata = await loadMetadata(db, "buildpack", rows.map((r) => r.guid));
-    const resources = rows.map((bp) => presentV3(bp, presentMetadata(metadata, bp.guid)));
+    // One round trip: the count, and the page with its metadata.
+    const [{ total, rows }] = await runReads(db, buildpackList(db, params));
+    const resources = rows.map(({ row, metadata }) => presentV3(row, metadata));
     return json(c, v3Page(c, "/v3/buildpacks", params, total, resources));
   })
 
-  .get("/:guid", read, async (c) => json(c, await present(c, await findOr404(c))))
+  .get("/:guid", read, async (c) => {
+    const db = c.get("db");
+    const guid = c.req.param("guid");
+    // One round trip: the buildpack and its metadata.
+    const [bp, metadata] = await runReads(db, buildpackLookup(db, guid), metadataReads(db, "buildpack", [guid]));
+    if (!bp) throw notFound("Buildpack");
+    return json(c, presentV3(bp, presentMetadata(metadata, guid)));
+  })
 
   .post("/", write, async (c) => {
     // The reference checks the role before the body.

@@ -13,27 +13,30 @@ import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
 import { startJob } from "../../jobs/jobs";
-import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { loadOneMetadata, presentMetadata } from "../../metadata";
+import { metadataReads } from "../../metadata/store";
+import { runReads } from "../../db/reads";
 import { deleteBitsKeys } from "../apps/store";
 import { presentOrganization } from "./present";
 import { orgCreateSchema, orgListSpec, orgUpdateSchema } from "./schema";
-import { createOrg, deleteOrg, findOrg, listOrgs, updateOrg } from "./store";
+import { createOrg, deleteOrg, findOrg, orgList, orgLookup, updateOrg } from "./store";
 
 export const organizationRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), orgListSpec);
-    const { total, rows } = await listOrgs(db, params, readableOrganizations(identityOf(c), organizations.guid));
-    const metadata = await loadMetadata(db, "organization", rows.map((o) => o.guid));
-    return json(c, v3Page(c, "/v3/organizations", params, total, rows.map((o) => presentOrganization(o, metadata.get(o.guid)!))));
+    // One round trip: the count, and the page with its metadata.
+    const [{ total, rows }] = await runReads(db, orgList(db, params, readableOrganizations(identityOf(c), organizations.guid)));
+    return json(c, v3Page(c, "/v3/organizations", params, total, rows.map(({ row, metadata }) => presentOrganization(row, metadata))));
   })
   .get("/:guid", read, async (c) => {
     const db = c.get("db");
     const guid = c.req.param("guid");
-    const access = await orgAccess(db, identityOf(c), guid);
-    const org = access.canRead ? await findOrg(db, guid) : undefined;
+    // One round trip: the organization, only if `who` may read it, and its metadata.
+    const visible = readableOrganizations(identityOf(c), organizations.guid);
+    const [org, metadata] = await runReads(db, orgLookup(db, guid, visible), metadataReads(db, "organization", [guid]));
     if (!org) throw notFound("Organization");
-    return json(c, presentOrganization(org, await loadOneMetadata(db, "organization", org.guid)));
+    return json(c, presentOrganization(org, presentMetadata(metadata, guid)));
   })
   .post("/", write, async (c) => {
     const who = identityOf(c);

@@ -1,4 +1,4 @@
-import { asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
@@ -8,12 +8,19 @@ import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
 import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
 import { isUniqueViolation, type Statement } from "../../db/batch";
+import { firstRowOf, type Reads } from "../../db/reads";
+import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { metadataDeletesIn, purgeAppsStatements } from "../apps/store";
 import type { OrgCreate, OrgUpdate } from "./schema";
 
 export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });
 
-export async function listOrgs(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: Organization[] }> {
+/** The organization, as reads for the caller's batch; `visible` (a condition on its columns) can hide it. */
+export const orgLookup = (db: Db, guid: string, visible?: SQL): Reads<Organization | undefined> =>
+  firstRowOf(db.select().from(organizations).where(and(eq(organizations.guid, guid), visible)));
+
+/** A page with its metadata, as reads for the caller's batch. */
+export function orgList(db: Db, params: ListParams, visible: SQL | undefined): Reads<PageWithMetadata<Organization>> {
   const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, organizations)];
   if (params.lists.names) conditions.push(inList(organizations.name, params.lists.names));
   if (params.values.label_selector !== undefined) {
@@ -21,13 +28,12 @@ export async function listOrgs(db: Db, params: ListParams, visible: SQL | undefi
   }
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  const ordering = orderBy(params, { created_at: organizations.createdAt, updated_at: organizations.updatedAt, name: organizations.name }, organizations.id, [asc(organizations.id)]);
+  return pageWithMetadata(
     db.select({ n: count() }).from(organizations).where(where),
-    db.select().from(organizations).where(where)
-      .orderBy(...orderBy(params, { created_at: organizations.createdAt, updated_at: organizations.updatedAt, name: organizations.name }, organizations.id, [asc(organizations.id)]))
-      .limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    db.select({ row: organizations, ...metadataColumns("organization", organizations.guid) }).from(organizations).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    (r: { row: Organization } & MetadataColumnValues) => r.row,
+  );
 }
 
 const nameTaken = (name: string) => unprocessable(`Organization '${name}' already exists.`);

@@ -3,11 +3,12 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { assertCanWrite, spaceAccess, type SpaceAccess } from "../../auth/permissions";
+import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { deleteBits, newBitsKey } from "../../bits/store";
 import type { Db } from "../../db/client";
+import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { parseJson, readJsonObject } from "../../http/body";
@@ -17,15 +18,17 @@ import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams, type ListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
 import { startJob } from "../../jobs/jobs";
-import { loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata/store";
+import {
+  loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, metadataReads, prepareMetadataPatch, type PageWithMetadata,
+} from "../../metadata/store";
 import { presentMetadata } from "../../metadata/present";
 import { copyPackageBits } from "./copy";
 import { downloadableKey, packageDownload } from "./download";
 import { presentPackage } from "./present";
 import { appPackageListSpec, copyDestination, maxPackageSize, packageCreateSchema, packageListSpec, packageUpdateSchema } from "./schema";
 import {
-  acceptUpload, deletePackageRecord, findApp, findPackage, getPackage, insertPackage, listPackages, newPackageRow, updateDockerCredentials,
-  type AppRef, type PackageWithApp,
+  acceptUpload, appLookup, deletePackageRecord, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
+  updateDockerCredentials, type AppRef, type PackageWithApp,
 } from "./store";
 import { expirePackagesOfApp } from "./sweep";
 import { NOTHING_UPLOADED, receivePackageUpload } from "./upload";
@@ -40,20 +43,22 @@ export const STAGING_UNAVAILABLE =
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-/** The package and what `who` may do with it; 404 when it does not exist or `who` cannot see it. */
+/**
+ * The package and what `who` may do with it (one round trip: the package and the access facts of its
+ * space); 404 when it does not exist or `who` cannot see it.
+ */
 async function readablePackage(c: Ctx, guid: string): Promise<PackageWithApp & { access: SpaceAccess }> {
   const db = c.get("db");
-  const found = await findPackage(db, guid);
-  const access = found && (await spaceAccess(db, identityOf(c), found.app.spaceGuid));
-  if (!found || !access?.canRead) throw notFound("Package");
+  const [found, access] = await runReads(db, packageLookup(db, guid), spaceAccessReads(db, identityOf(c), spaceOfPackage(guid)));
+  if (!found || !access.canRead) throw notFound("Package");
   return { ...found, access };
 }
 
-/** An app `who` can see, for create and copy: else 422, as the reference answers there. */
+/** An app `who` can see, for create and copy (one round trip): else 422, as the reference answers there. */
 async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{ app: AppRef; access: SpaceAccess }> {
-  const app = guid === null ? undefined : await findApp(db, guid);
-  const access = app && (await spaceAccess(db, who, app.spaceGuid));
-  if (!app || !access?.canRead) throw unprocessable(APP_INVALID);
+  if (guid === null) throw unprocessable(APP_INVALID);
+  const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
+  if (!app || !access.canRead) throw unprocessable(APP_INVALID);
   return { app, access };
 }
 
@@ -73,29 +78,30 @@ async function presentOne(db: Db, pkg: Package) {
   return presentPackage(pkg, await loadOneMetadata(db, "package", pkg.guid));
 }
 
-/** The package as it is now (after an upload or copy); 404 if it was deleted meanwhile. */
+/** The package as it is now (after an upload or copy), with its metadata in the same round trip; 404 if it was deleted meanwhile. */
 async function presentCurrent(db: Db, guid: string) {
-  const pkg = await getPackage(db, guid);
-  if (!pkg) throw notFound("Package");
-  return presentOne(db, pkg);
+  const [found, metadata] = await runReads(db, packageLookup(db, guid), metadataReads(db, "package", [guid]));
+  if (!found) throw notFound("Package");
+  return presentPackage(found.pkg, presentMetadata(metadata, guid));
 }
 
-async function listResponse(c: Ctx, basePath: string, params: ListParams, appGuid?: string) {
-  const db = c.get("db");
-  const { total, rows } = await listPackages(db, identityOf(c), params, appGuid === undefined ? {} : { appGuid });
-  const metadata = await loadMetadata(db, "package", rows.map((p) => p.guid));
-  const resources = rows.map((p) => presentPackage(p, presentMetadata(metadata, p.guid)));
-  return json(c, v3Page(c, basePath, params, total, resources));
+function listResponse(c: Ctx, basePath: string, params: ListParams, page: PageWithMetadata<Package>) {
+  const resources = page.rows.map(({ row, metadata }) => presentPackage(row, metadata));
+  return json(c, v3Page(c, basePath, params, page.total, resources));
 }
 
-/** The nested list (also `GET /v3/packages?app_guid=`): 404 "App not found" unless `who` sees the app. */
+/**
+ * The nested list (also `GET /v3/packages?app_guid=`): 404 "App not found" unless `who` sees the app.
+ * One round trip: the app (only if readable) with the page (which holds only readable packages anyway).
+ */
 async function appPackagesResponse(c: Ctx, appGuid: string, params: ListParams) {
   const db = c.get("db");
-  const app = await findApp(db, appGuid);
-  const access = app && (await spaceAccess(db, identityOf(c), app.spaceGuid));
-  if (!app || !access?.canRead) throw notFound("App");
+  const who = identityOf(c);
   const { app_guid: _nested, ...values } = params.values;
-  return listResponse(c, `/v3/apps/${app.guid}/packages`, { ...params, values }, app.guid);
+  const nested = { ...params, values };
+  const [app, page] = await runReads(db, appLookup(db, appGuid, who), packageList(db, who, nested, { appGuid }));
+  if (!app) throw notFound("App");
+  return listResponse(c, `/v3/apps/${app.guid}/packages`, nested, page);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,9 +140,8 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   const who = identityOf(c);
   const { app, access } = await visibleApp(db, who, copyDestination(await readJsonObject(c)));
   assertCanWrite(access);
-  const source = sourceGuid === "" ? undefined : await findPackage(db, sourceGuid);
-  const sourceAccess = source && (await spaceAccess(db, who, source.app.spaceGuid));
-  if (!source || !sourceAccess?.canRead) throw unprocessable(SOURCE_INVALID);
+  const [source, sourceAccess] = await runReads(db, packageLookup(db, sourceGuid), spaceAccessReads(db, who, spaceOfPackage(sourceGuid)));
+  if (!source || !sourceAccess.canRead) throw unprocessable(SOURCE_INVALID);
   assertCanWrite(sourceAccess);
   if (source.app.guid === app.guid) throw unprocessable("Source and destination app cannot be the same");
 
@@ -164,7 +169,10 @@ export const packageRoutes = new Hono<AppEnv>()
     const params = parseListParams(new URL(c.req.url), packageListSpec);
     // `app_guid` makes this the nested list, as in the reference (packages.md §12.7).
     if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
-    return listResponse(c, "/v3/packages", params);
+    const db = c.get("db");
+    // One round trip: the count, and the page with its metadata.
+    const [page] = await runReads(db, packageList(db, identityOf(c), params));
+    return listResponse(c, "/v3/packages", params, page);
   })
   .post("/", write, async (c) => {
     // Any source_guid, even an empty one, selects the copy.
@@ -172,8 +180,12 @@ export const packageRoutes = new Hono<AppEnv>()
     return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
   })
   .get("/:guid", read, async (c) => {
-    const { pkg } = await readablePackage(c, c.req.param("guid"));
-    return json(c, await presentOne(c.get("db"), pkg));
+    const db = c.get("db");
+    const guid = c.req.param("guid");
+    // One statement: the package, only if `who` may read its space, with its metadata.
+    const [found] = await runReads(db, readablePackageWithMetadata(db, guid, identityOf(c)));
+    if (!found) throw notFound("Package");
+    return json(c, presentPackage(found.pkg, found.metadata));
   })
   .patch("/:guid", write, async (c) => {
     const db = c.get("db");

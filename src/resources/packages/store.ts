@@ -3,6 +3,7 @@
 // loses a race learns it from the changed-row count and cleans up after itself; a change and its
 // audit event (and metadata) go in one `db.batch`.
 import { and, asc, count, eq, inArray, lt, notInArray, or, sql, type SQL } from "drizzle-orm";
+import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
 import { timestamp, type Db } from "../../db/client";
@@ -11,6 +12,11 @@ import { pageWindow } from "../../http/pagination";
 import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
 import { guard, isGuardFailure, type Statement } from "../../db/batch";
+import { firstRowOf, mapReads, type Reads } from "../../db/reads";
+import {
+  metadataColumns, metadataFromColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata,
+} from "../../metadata/store";
+import type { Metadata } from "../../metadata/types";
 import type { DockerCredentials, PackageType } from "./schema";
 
 /** The app a package belongs to, with what permissions and audit events need. */
@@ -28,7 +34,8 @@ export interface PackageWithApp {
 }
 
 const appRefColumns = {
-  guid: apps.guid,
+  // Aliased: a batch answers rows as objects keyed by column name, and packages has a `guid` too.
+  guid: sql<string>`${apps.guid}`.as("app_ref_guid"),
   name: apps.name,
   spaceGuid: apps.spaceGuid,
   organizationGuid: spaces.organizationGuid,
@@ -38,23 +45,41 @@ const appRefColumns = {
 /** `updated_at` is null until a record first changes; filters and ordering use the creation time then. */
 const effectiveUpdatedAt = sql`coalesce(${packages.updatedAt}, ${packages.createdAt})`;
 
-export async function findApp(db: Db, guid: string): Promise<AppRef | undefined> {
-  const [row] = await db.select(appRefColumns).from(apps).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)).where(eq(apps.guid, guid));
-  return row;
+/** The app, as reads for the caller's batch; with `who`, only if `who` may read its space (auth/permissions.ts). */
+export function appLookup(db: Db, guid: string, who?: Identity): Reads<AppRef | undefined> {
+  const readable = who && readableSpaces(who, apps.spaceGuid, spaces.organizationGuid);
+  return firstRowOf(db.select(appRefColumns).from(apps).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)).where(and(eq(apps.guid, guid), readable)));
 }
 
-export async function findPackage(db: Db, guid: string): Promise<PackageWithApp | undefined> {
-  const [row] = await db
+/** The package with its app, as reads for the caller's batch. */
+export function packageLookup(db: Db, guid: string): Reads<PackageWithApp | undefined> {
+  return firstRowOf(db
     .select({ pkg: packages, app: appRefColumns })
     .from(packages)
     .innerJoin(apps, eq(apps.guid, packages.appGuid))
     .innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
-    .where(eq(packages.guid, guid));
-  return row;
+    .where(eq(packages.guid, guid)));
 }
 
-export const getPackage = async (db: Db, guid: string): Promise<Package | undefined> =>
-  (await db.select().from(packages).where(eq(packages.guid, guid)))[0];
+export { spaceOfApp } from "../apps/store";
+
+/**
+ * The package with its metadata, only if `who` may read its space (auth/permissions.ts), as ONE
+ * statement for the caller's batch: `GET /v3/packages/:guid` whole.
+ */
+export function readablePackageWithMetadata(db: Db, guid: string, who: Identity): Reads<{ pkg: Package; metadata: Metadata } | undefined> {
+  const readable = readableSpaces(who, apps.spaceGuid, spaces.organizationGuid);
+  // Apps and spaces are joined only when the condition reads them (not for global readers).
+  const joined = <T extends SQLiteSelect>(q: T): T =>
+    readable ? q.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)) as unknown as T : q;
+  const statement = joined(db.select({ pkg: packages, ...metadataColumns("package", packages.guid) }).from(packages).$dynamic())
+    .where(and(eq(packages.guid, guid), readable));
+  return mapReads(firstRowOf(statement), (r) => r && { pkg: r.pkg, metadata: metadataFromColumns(r) });
+}
+
+/** The guid of the package's space, as a scalar subquery (NULL when there is no such package). */
+export const spaceOfPackage = (guid: string): SQL =>
+  sql`(SELECT ${apps.spaceGuid} FROM ${packages} INNER JOIN ${apps} ON ${apps.guid} = ${packages.appGuid} WHERE ${packages.guid} = ${guid})`;
 
 // ---------------------------------------------------------------------------------------------
 // Lists
@@ -64,7 +89,11 @@ export interface ListScope {
   appGuid?: string;
 }
 
-export async function listPackages(db: Db, who: Identity, params: ListParams, scope: ListScope = {}): Promise<{ total: number; rows: Package[] }> {
+/**
+ * A page of the packages `who` may read (auth/permissions.ts `readableSpaces`), with their metadata,
+ * as reads for the caller's batch.
+ */
+export function packageList(db: Db, who: Identity, params: ListParams, scope: ListScope = {}): Reads<PageWithMetadata<Package>> {
   const { lists, timestamps, values } = params;
   const readable = readableSpaces(who, apps.spaceGuid, spaces.organizationGuid);
   const conditions: (SQL | undefined)[] = [
@@ -83,20 +112,17 @@ export async function listPackages(db: Db, who: Identity, params: ListParams, sc
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
   const ordering = orderBy(params, { created_at: packages.createdAt, updated_at: effectiveUpdatedAt }, packages.id, [asc(packages.id)]);
-  const countAll = db.select({ n: count() }).from(packages);
-  const page = db.select({ pkg: packages }).from(packages);
   // Apps and spaces are joined only when a condition reads them (a reader limited to some spaces, or
   // space/organization filters): a join costs two index lookups per package, which made count(*)
   // 20x slower at 100,000 packages (bench/README.md, scaling).
   const needsApps = readable !== undefined || lists.space_guids !== undefined || lists.organization_guids !== undefined;
-  const [[totals], rows] = needsApps
-    ? await db.batch([
-      countAll.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)).where(where),
-      page.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid))
-        .where(where).orderBy(...ordering).limit(limit).offset(offset),
-    ])
-    : await db.batch([countAll.where(where), page.where(where).orderBy(...ordering).limit(limit).offset(offset)]);
-  return { total: totals?.n ?? 0, rows: rows.map((r) => r.pkg) };
+  // (Inner joins that select nothing leave the row type as it is.)
+  const joined = <T extends SQLiteSelect>(q: T): T =>
+    needsApps ? q.innerJoin(apps, eq(apps.guid, packages.appGuid)).innerJoin(spaces, eq(spaces.guid, apps.spaceGuid)) as unknown as T : q;
+  const countAll = joined(db.select({ n: count() }).from(packages).$dynamic()).where(where);
+  const page = joined(db.select({ pkg: packages, ...metadataColumns("package", packages.guid) }).from(packages).$dynamic())
+    .where(where).orderBy(...ordering).limit(limit).offset(offset);
+  return pageWithMetadata(countAll, page, (r: { pkg: Package } & MetadataColumnValues) => r.pkg);
 }
 
 // ---------------------------------------------------------------------------------------------

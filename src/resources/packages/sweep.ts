@@ -1,7 +1,7 @@
 // Package housekeeping: expiry of old bits (packages.md §3, BitsExpiration) and the scheduled sweep
 // that ends what dead requests left half-done (src/housekeeping.ts runs it).
 import { timestamp, type Db } from "../../db/client";
-import { deleteBits } from "../../bits/store";
+import { deleteBits, partialKeyOf } from "../../bits/store";
 import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, stuckPackages } from "./store";
 
 /**
@@ -50,7 +50,8 @@ export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now()):
     const error = stuck.state === "COPYING" ? COPY_LOST : UPLOAD_LOST;
     if (!(await failStuck(db, stuck, error, at))) continue;
     failed++;
-    if (stuck.bitsKey !== null) await deleteBits(bucket, stuck.bitsKey);
+    // The partial key: where an upload whose bits were not the last part was being rewritten.
+    if (stuck.bitsKey !== null) await deleteBits(bucket, [stuck.bitsKey, partialKeyOf(stuck.bitsKey)]);
   }
   const expired = await expiredWithBits(db, SWEEP_BATCH);
   await deleteExpiredBits(db, bucket, expired);

@@ -12,7 +12,7 @@
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../http/multipart";
 import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
@@ -103,7 +103,11 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
-        bits = await putBits(target.bucket, target.bitsKey, part.body, { maxBytes: rawBitsLimit(target.maxPackageSize) });
+        // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
+        bits = await putBits(target.bucket, target.bitsKey, part.body, {
+          maxBytes: rawBitsLimit(target.maxPackageSize),
+          expectedLength: lengthIfLast(request, part),
+        });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
         resources = await part.text(MAX_RESOURCES_FIELD_BYTES);

@@ -11,27 +11,30 @@ import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
 import { startJob } from "../../jobs/jobs";
-import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { loadOneMetadata, presentMetadata } from "../../metadata";
+import { metadataReads } from "../../metadata/store";
+import { runReads } from "../../db/reads";
 import { deleteBitsKeys } from "../apps/store";
 import { presentSpace } from "./present";
 import { spaceCreateSchema, spaceListSpec, spaceUpdateSchema } from "./schema";
-import { createSpace, deleteSpace, findSpace, invalidOrganization, listSpaces, updateSpace } from "./store";
+import { createSpace, deleteSpace, findSpace, invalidOrganization, spaceList, spaceLookup, updateSpace } from "./store";
 
 export const spaceRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), spaceListSpec);
-    const { total, rows } = await listSpaces(db, params, readableSpaces(identityOf(c), spaces.guid, spaces.organizationGuid));
-    const metadata = await loadMetadata(db, "space", rows.map((s) => s.guid));
-    return json(c, v3Page(c, "/v3/spaces", params, total, rows.map((s) => presentSpace(s, metadata.get(s.guid)!))));
+    // One round trip: the count, and the page with its metadata.
+    const [{ total, rows }] = await runReads(db, spaceList(db, params, readableSpaces(identityOf(c), spaces.guid, spaces.organizationGuid)));
+    return json(c, v3Page(c, "/v3/spaces", params, total, rows.map(({ row, metadata }) => presentSpace(row, metadata))));
   })
   .get("/:guid", read, async (c) => {
     const db = c.get("db");
     const guid = c.req.param("guid");
-    const access = await spaceAccess(db, identityOf(c), guid);
-    const space = access.canRead ? await findSpace(db, guid) : undefined;
+    // One round trip: the space, only if `who` may read it, and its metadata.
+    const visible = readableSpaces(identityOf(c), spaces.guid, spaces.organizationGuid);
+    const [space, metadata] = await runReads(db, spaceLookup(db, guid, visible), metadataReads(db, "space", [guid]));
     if (!space) throw notFound("Space");
-    return json(c, presentSpace(space, await loadOneMetadata(db, "space", space.guid)));
+    return json(c, presentSpace(space, presentMetadata(metadata, guid)));
   })
   .post("/", write, async (c) => {
     const db = c.get("db");

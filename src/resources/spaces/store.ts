@@ -1,7 +1,9 @@
-import { asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
+import { firstRowOf, type Reads } from "../../db/reads";
+import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
 import { roles, spaces, type Space } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
@@ -13,20 +15,24 @@ import type { SpaceCreate, SpaceUpdate } from "./schema";
 
 export const findSpace = (db: Db, guid: string) => db.query.spaces.findFirst({ where: eq(spaces.guid, guid) });
 
-export async function listSpaces(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: Space[] }> {
+/** The space, as reads for the caller's batch; `visible` (a condition on spaces columns) can hide it. */
+export const spaceLookup = (db: Db, guid: string, visible?: SQL): Reads<Space | undefined> =>
+  firstRowOf(db.select().from(spaces).where(and(eq(spaces.guid, guid), visible)));
+
+/** A page with its metadata, as reads for the caller's batch. */
+export function spaceList(db: Db, params: ListParams, visible: SQL | undefined): Reads<PageWithMetadata<Space>> {
   const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, spaces)];
   if (params.lists.names) conditions.push(inList(spaces.name, params.lists.names));
   if (params.lists.organization_guids) conditions.push(inList(spaces.organizationGuid, params.lists.organization_guids));
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("space", spaces.guid, params.values.label_selector));
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  const ordering = orderBy(params, { created_at: spaces.createdAt, updated_at: spaces.updatedAt, name: spaces.name }, spaces.id, [asc(spaces.id)]);
+  return pageWithMetadata(
     db.select({ n: count() }).from(spaces).where(where),
-    db.select().from(spaces).where(where)
-      .orderBy(...orderBy(params, { created_at: spaces.createdAt, updated_at: spaces.updatedAt, name: spaces.name }, spaces.id, [asc(spaces.id)]))
-      .limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    db.select({ row: spaces, ...metadataColumns("space", spaces.guid) }).from(spaces).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    (r: { row: Space } & MetadataColumnValues) => r.row,
+  );
 }
 
 const nameTaken = () => unprocessable("Name must be unique per organization");

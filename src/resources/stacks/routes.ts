@@ -10,11 +10,13 @@ import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { json, noContent } from "../../http/respond";
 import {
-  loadMetadata, loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
+  loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
 } from "../../metadata";
+import { metadataReads } from "../../metadata/store";
+import { runReads } from "../../db/reads";
 import { presentStack } from "./present";
 import { stackCreateSchema, stackListSpec, stackUpdateSchema } from "./schema";
-import { createStack, deleteStack, findStack, listStacks, touchStack } from "./store";
+import { createStack, deleteStack, findStack, stackList, stackLookup, touchStack } from "./store";
 
 async function findOr404(c: Context<AppEnv>): Promise<Stack> {
   const stack = await findStack(c.get("db"), c.req.param("guid") ?? "");
@@ -34,11 +36,18 @@ export const stackRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const params = parseListParams(new URL(c.req.url), stackListSpec);
-    const { total, rows } = await listStacks(db, params);
-    const metadata = await loadMetadata(db, "stack", rows.map((s) => s.guid));
-    return json(c, v3Page(c, "/v3/stacks", params, total, rows.map((s) => presentStack(s, presentMetadata(metadata, s.guid)))));
+    // One round trip: the count, and the page with its metadata.
+    const [{ total, rows }] = await runReads(db, stackList(db, params));
+    return json(c, v3Page(c, "/v3/stacks", params, total, rows.map(({ row, metadata }) => presentStack(row, metadata))));
   })
-  .get("/:guid", read, async (c) => json(c, await present(c, await findOr404(c))))
+  .get("/:guid", read, async (c) => {
+    const db = c.get("db");
+    const guid = c.req.param("guid");
+    // One round trip: the stack and its metadata.
+    const [stack, metadata] = await runReads(db, stackLookup(db, guid), metadataReads(db, "stack", [guid]));
+    if (!stack) throw notFound("Stack");
+    return json(c, presentStack(stack, presentMetadata(metadata, guid)));
+  })
   .post("/", write, async (c) => {
     authorizeWrite(c);
     const input = await parseJson(c, stackCreateSchema);

@@ -5,25 +5,29 @@ import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata";
 import { runBatch, type Statement } from "../../db/batch";
+import { firstRowOf, type Reads } from "../../db/reads";
+import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import type { StackCreate } from "./schema";
 
 export const findStack = (db: Db, guid: string) => db.query.stacks.findFirst({ where: eq(stacks.guid, guid) });
+/** The stack, as reads for the caller's batch. */
+export const stackLookup = (db: Db, guid: string) => firstRowOf(db.select().from(stacks).where(eq(stacks.guid, guid)));
 export const findStackByName = (db: Db, name: string) => db.query.stacks.findFirst({ where: eq(stacks.name, name) });
 
-export async function listStacks(db: Db, params: ListParams): Promise<{ total: number; rows: Stack[] }> {
+/** A page with its metadata, as reads for the caller's batch. */
+export function stackList(db: Db, params: ListParams): Reads<PageWithMetadata<Stack>> {
   const conditions: (SQL | undefined)[] = commonConditions(params, stacks);
   if (params.lists.names) conditions.push(inList(stacks.name, params.lists.names));
   if (params.values.default) conditions.push(eq(stacks.isDefault, params.values.default === "true"));
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("stack", stacks.guid, params.values.label_selector));
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  const ordering = orderBy(params, { created_at: stacks.createdAt, updated_at: stacks.updatedAt, name: stacks.name }, stacks.id, [asc(stacks.id)]);
+  return pageWithMetadata(
     db.select({ n: count() }).from(stacks).where(where),
-    db.select().from(stacks).where(where)
-      .orderBy(...orderBy(params, { created_at: stacks.createdAt, updated_at: stacks.updatedAt, name: stacks.name }, stacks.id, [asc(stacks.id)]))
-      .limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    db.select({ row: stacks, ...metadataColumns("stack", stacks.guid) }).from(stacks).where(where).orderBy(...ordering).limit(limit).offset(offset),
+    (r: { row: Stack } & MetadataColumnValues) => r.row,
+  );
 }
 
 /**
