@@ -6,6 +6,7 @@ import { call, get, jsonOf } from "../helpers/api";
 import { makeApp, makeOrg, makeSpace } from "../helpers/fixtures";
 import { adminAuth, bearer, SCOPES } from "../helpers/tokens";
 import { buildZip } from "../bits/zipfix";
+import type { V3Page } from "../../src/http/pagination";
 
 export interface PackageJson {
   guid: string;
@@ -19,17 +20,7 @@ export interface PackageJson {
   links: Record<string, { href: string; method?: string }>;
 }
 
-export interface ListJson {
-  pagination: {
-    total_results: number;
-    total_pages: number;
-    first: { href: string };
-    last: { href: string };
-    next: { href: string } | null;
-    previous: { href: string } | null;
-  };
-  resources: PackageJson[];
-}
+export type ListJson = V3Page<PackageJson>;
 
 /** The global roles and a user without any role (the matrix's no_role column). */
 export const auths = {

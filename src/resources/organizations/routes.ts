@@ -5,6 +5,8 @@ import { identityOf, read, write } from "../../auth/context";
 import {
   assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOrganizations,
 } from "../../auth/permissions";
+import type { Identity } from "../../auth/token";
+import type { Db } from "../../db/client";
 import { organizations } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { parseJson } from "../../http/body";
@@ -20,6 +22,14 @@ import { deleteBitsKeys } from "../apps/store";
 import { presentOrganization } from "./present";
 import { orgCreateSchema, orgListSpec, orgUpdateSchema } from "./schema";
 import { createOrg, deleteOrg, findOrg, orgList, orgLookup, updateOrg } from "./store";
+
+/** An organization `who` can see, with what `who` may do in it; 404 otherwise. */
+async function visibleOrg(db: Db, who: Identity, guid: string) {
+  const access = await orgAccess(db, who, guid);
+  const org = access.canRead ? await findOrg(db, guid) : undefined;
+  if (!org) throw notFound("Organization");
+  return { access, org };
+}
 
 export const organizationRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
@@ -49,10 +59,7 @@ export const organizationRoutes = new Hono<AppEnv>()
   .patch("/:guid", write, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    const guid = c.req.param("guid");
-    const access = await orgAccess(db, who, guid);
-    const org = access.canRead ? await findOrg(db, guid) : undefined;
-    if (!org) throw notFound("Organization");
+    const { access, org } = await visibleOrg(db, who, c.req.param("guid"));
     assertCanManageOrg(access);
     const input = await parseJson(c, orgUpdateSchema);
     // Only admins suspend (the reference: "unauthorized! if suspended_by_non_admin?").
@@ -64,10 +71,7 @@ export const organizationRoutes = new Hono<AppEnv>()
   .delete("/:guid", write, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    const guid = c.req.param("guid");
-    const access = await orgAccess(db, who, guid);
-    const org = access.canRead ? await findOrg(db, guid) : undefined;
-    if (!org) throw notFound("Organization");
+    const { access, org } = await visibleOrg(db, who, c.req.param("guid"));
     if (!canDeleteOrganizations(who)) throw new ApiError("NotAuthorized");
     const bucket = c.env.BITS;
     const job = await startJob(c, { operation: "organization.delete", resourceType: "organization", resourceGuid: org.guid }, async () => {

@@ -3,6 +3,8 @@
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableSpaces, spaceAccess } from "../../auth/permissions";
+import type { Identity } from "../../auth/token";
+import type { Db } from "../../db/client";
 import { spaces } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { parseJson } from "../../http/body";
@@ -18,6 +20,14 @@ import { deleteBitsKeys } from "../apps/store";
 import { presentSpace } from "./present";
 import { spaceCreateSchema, spaceListSpec, spaceUpdateSchema } from "./schema";
 import { createSpace, deleteSpace, findSpace, invalidOrganization, spaceList, spaceLookup, updateSpace } from "./store";
+
+/** A space `who` can see, with what `who` may do in it; 404 otherwise. */
+async function visibleSpace(db: Db, who: Identity, guid: string) {
+  const access = await spaceAccess(db, who, guid);
+  const space = access.canRead ? await findSpace(db, guid) : undefined;
+  if (!space) throw notFound("Space");
+  return { access, space };
+}
 
 export const spaceRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
@@ -49,10 +59,7 @@ export const spaceRoutes = new Hono<AppEnv>()
   .patch("/:guid", write, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    const guid = c.req.param("guid");
-    const access = await spaceAccess(db, who, guid);
-    const space = access.canRead ? await findSpace(db, guid) : undefined;
-    if (!space) throw notFound("Space");
+    const { access, space } = await visibleSpace(db, who, c.req.param("guid"));
     assertCanManageSpace(access);
     const input = await parseJson(c, spaceUpdateSchema);
     const updated = await updateSpace(db, who, space, input);
@@ -62,10 +69,7 @@ export const spaceRoutes = new Hono<AppEnv>()
   .delete("/:guid", write, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    const guid = c.req.param("guid");
-    const access = await spaceAccess(db, who, guid);
-    const space = access.canRead ? await findSpace(db, guid) : undefined;
-    if (!space) throw notFound("Space");
+    const { access, space } = await visibleSpace(db, who, c.req.param("guid"));
     assertCanDeleteSpace(access);
     const bucket = c.env.BITS;
     const job = await startJob(c, { operation: "space.delete", resourceType: "space", resourceGuid: space.guid }, async () => {
