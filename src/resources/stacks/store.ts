@@ -12,7 +12,6 @@ import type { StackCreate } from "./schema";
 export const findStack = (db: Db, guid: string) => db.query.stacks.findFirst({ where: eq(stacks.guid, guid) });
 /** The stack, as reads for the caller's batch. */
 export const stackLookup = (db: Db, guid: string) => firstRowOf(db.select().from(stacks).where(eq(stacks.guid, guid)));
-export const findStackByName = (db: Db, name: string) => db.query.stacks.findFirst({ where: eq(stacks.name, name) });
 
 /** A page with its metadata, as reads for the caller's batch. */
 export function stackList(db: Db, params: ListParams): Reads<PageWithMetadata<Stack>> {
