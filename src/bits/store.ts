@@ -11,6 +11,7 @@
 // BitsNotFoundError and BitsChangedError (ranged reads). An error of the source stream (for example
 // the ApiError of a broken multipart body) is rethrown as it is. R2's own failures propagate
 // unchanged; callers turn those into a 500 / CF-BlobstoreUnavailable.
+import { ByteReader } from "../http/byte-reader";
 import { checkRange, type RangeReader } from "./range";
 
 /** Size of each R2 multipart part (all parts but the last have exactly this size). */
@@ -119,36 +120,42 @@ export async function putBits(
   const partSize = options.partSize ?? PART_SIZE;
   if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) throw new RangeError(`part size must be at least ${MIN_PART_SIZE} bytes`);
 
-  const reader = body.getReader();
+  const input = new ByteReader(body);
   const hasher = new Hasher();
   let buffer = new Uint8Array(Math.min(INITIAL_BUFFER, partSize));
   let filled = 0;
+  // When the buffer holds a whole part, the next bytes are read here to learn whether more follow.
+  let lookahead = new Uint8Array(INITIAL_BUFFER);
   let upload: R2MultipartUpload | undefined;
   const parts: R2UploadedPart[] = [];
+  const take = async (bytes: Uint8Array) => {
+    if (hasher.size + bytes.length > maxBytes) throw new BitsTooLargeError(maxBytes);
+    await hasher.write(bytes);
+  };
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      let chunk = asBytes(value);
-      if (hasher.size + chunk.length > maxBytes) throw new BitsTooLargeError(maxBytes);
-      await hasher.write(chunk);
-      while (chunk.length > 0) {
-        if (filled === partSize) {
-          // The buffer is full and more bytes follow: it is a part, not the whole body.
-          upload ??= await bucket.createMultipartUpload(key, put);
-          parts.push(await upload.uploadPart(parts.length + 1, buffer));
-          filled = 0;
-        }
-        const n = Math.min(partSize - filled, chunk.length);
-        if (filled + n > buffer.length) {
-          const grown = new Uint8Array(Math.min(partSize, Math.max(buffer.length * 2, filled + n)));
-          grown.set(buffer.subarray(0, filled));
-          buffer = grown;
-        }
-        buffer.set(chunk.subarray(0, n), filled);
-        filled += n;
-        chunk = chunk.subarray(n);
+      if (filled === partSize) {
+        const next = await input.readSome(lookahead);
+        lookahead = new Uint8Array(next.buffer); // a BYOB read moved the buffer
+        if (next.length === 0) break;
+        await take(next);
+        // The buffer is full and more bytes follow: it is a part, not the whole body.
+        upload ??= await bucket.createMultipartUpload(key, put);
+        parts.push(await upload.uploadPart(parts.length + 1, buffer));
+        buffer.set(next);
+        filled = next.length;
+        continue;
       }
+      if (filled === buffer.length) {
+        const grown = new Uint8Array(Math.min(partSize, buffer.length * 2));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const got = await input.readSome(buffer.subarray(filled));
+      buffer = new Uint8Array(got.buffer);
+      if (got.length === 0) break;
+      await take(got);
+      filled += got.length;
     }
     const { sha1, sha256 } = await hasher.digest();
     let stored: R2Object;
@@ -161,7 +168,7 @@ export async function putBits(
     return { key, size: hasher.size, sha1, sha256, etag: stored.etag };
   } catch (e) {
     hasher.abort();
-    reader.cancel(e).catch(() => undefined);
+    input.cancel(e);
     if (upload !== undefined) await upload.abort().catch(() => undefined);
     throw e;
   }
@@ -180,30 +187,42 @@ async function putKnownLength(
     body.cancel().catch(() => undefined);
     throw new BitsTooLargeError(maxBytes);
   }
+  const input = new ByteReader(body);
   const hasher = new Hasher();
-  const counting = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(value, controller) {
-      const chunk = asBytes(value);
-      if (hasher.size + chunk.length > length) throw new BitsLengthMismatchError(length, hasher.size + chunk.length);
-      await hasher.write(chunk);
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (hasher.size !== length) throw new BitsLengthMismatchError(length, hasher.size);
-    },
-  });
   const fixed = new FixedLengthStream(length);
-  const [piped, putting] = await Promise.allSettled([
-    body.pipeThrough(counting).pipeTo(fixed.writable),
-    bucket.put(key, fixed.readable, put),
-  ]);
-  if (piped.status === "rejected" || putting.status === "rejected") {
+  const writer = fixed.writable.getWriter();
+  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
+  const putting = bucket.put(key, fixed.readable, put);
+  const putFailed = putting.then(() => new Promise<never>(() => undefined));
+  putFailed.catch(() => undefined);
+  try {
+    // The same double-buffered batches as putExpectedLength, every byte written as it arrives.
+    const buffers: Uint8Array<ArrayBuffer>[] = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, length)));
+    let current = 0;
+    let inflight: Promise<unknown> = Promise.resolve();
+    while (hasher.size < length) {
+      const batch = await input.readInto(buffers[current]!.subarray(0, Math.min(BATCH_BYTES, length - hasher.size)));
+      buffers[current] = new Uint8Array(batch.buffer);
+      if (batch.length === 0) break;
+      await inflight;
+      inflight = Promise.all([hasher.write(batch), Promise.race([writer.write(batch), putFailed])]);
+      inflight.catch(() => undefined);
+      current = 1 - current;
+    }
+    await inflight;
+    if (hasher.size < length) throw new BitsLengthMismatchError(length, hasher.size);
+    if (!input.done && (await input.readSome(new Uint8Array(1))).length > 0) throw new BitsLengthMismatchError(length, length + 1);
+    await Promise.race([writer.close(), putFailed]);
+    const stored = await putting;
+    const { sha1, sha256 } = await hasher.digest();
+    return { key, size: hasher.size, sha1, sha256, etag: stored.etag };
+  } catch (e) {
     hasher.abort();
-    if (putting.status === "fulfilled") await bucket.delete(key).catch(() => undefined);
-    throw piped.status === "rejected" ? piped.reason : (putting as PromiseRejectedResult).reason;
+    input.cancel(e);
+    writer.abort(e).catch(() => undefined);
+    if (await putting.then(() => true, () => false)) await bucket.delete(key).catch(() => undefined);
+    throw e;
   }
-  const { sha1, sha256 } = await hasher.digest();
-  return { key, size: hasher.size, sha1, sha256, etag: putting.value.etag };
 }
 
 /**
@@ -250,7 +269,7 @@ async function putExpectedLength(
   maxBytes: number,
   put: R2PutOptions,
 ): Promise<StoredBits> {
-  const reader = body.getReader();
+  const input = new ByteReader(body);
   const hasher = new Hasher();
   const fixed = new FixedLengthStream(expected);
   const writer = fixed.writable.getWriter();
@@ -260,53 +279,31 @@ async function putExpectedLength(
   const putFailed = putting.then(() => new Promise<never>(() => undefined));
   putFailed.catch(() => undefined);
   const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), putFailed]);
-  // Bytes go to R2 (and the hashes) in batches of BATCH_BYTES, one batch in flight while the other
-  // fills: per-chunk writes cost the local R2 a round trip each (and halve the upload's speed). The
-  // two buffers are reused (a write has consumed its bytes once it resolves), so the garbage of a
-  // long upload does not pile up waiting for the collector.
-  const buffers = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, expected - 1)));
-  let current = 0;
-  let size = 0;
-  let written = 0;
-  let capacity = buffers[0]!.length;
-  let filled = 0;
-  let inflight: Promise<unknown> = Promise.resolve();
-  const flush = async () => {
-    if (filled === 0) return;
-    const bytes = buffers[current]!.subarray(0, filled);
-    await inflight; // the other buffer is free again
-    inflight = Promise.all([hasher.write(bytes), write(bytes)]);
-    inflight.catch(() => undefined); // awaited before the next batch and at the end
-    written += filled;
-    current = 1 - current;
-    capacity = Math.min(BATCH_BYTES, expected - 1 - written);
-    filled = 0;
-  };
-  // The bytes past expected − 1 (at most 1 + MAX_OVERRUN): the put cannot complete until the body
-  // has ended cleanly, so a body that breaks off late never leaves an object behind.
-  const held: Uint8Array[] = [];
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      let chunk = asBytes(value);
-      size += chunk.length;
-      if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
-      while (chunk.length > 0 && written + filled < expected - 1) {
-        const n = Math.min(chunk.length, capacity - filled);
-        buffers[current]!.set(chunk.subarray(0, n), filled);
-        filled += n;
-        chunk = chunk.subarray(n);
-        if (filled === capacity) await flush();
-      }
-      if (chunk.length > 0) {
-        if (size - expected > MAX_OVERRUN) throw new BitsLengthMismatchError(expected, size);
-        held.push(chunk.slice());
-      }
+    // All but the last expected byte, in batches read straight into two reused buffers: one is
+    // written (to R2 and the hashes) while the other fills. A write has consumed its bytes once it
+    // resolves, so the buffer is free again; nothing a long upload reads becomes garbage.
+    const buffers: Uint8Array<ArrayBuffer>[] = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, expected - 1)));
+    let current = 0;
+    let written = 0;
+    let inflight: Promise<unknown> = Promise.resolve();
+    while (written < expected - 1) {
+      const batch = await input.readInto(buffers[current]!.subarray(0, Math.min(BATCH_BYTES, expected - 1 - written)));
+      buffers[current] = new Uint8Array(batch.buffer); // a BYOB read moved the buffer
+      if (batch.length === 0) break;
+      await inflight; // the other buffer is free again
+      inflight = Promise.all([hasher.write(batch), write(batch)]);
+      inflight.catch(() => undefined); // awaited before the next batch and at the end
+      written += batch.length;
+      current = 1 - current;
     }
-    await flush();
     await inflight;
-    const tail = joinBytes(held);
+    // The rest (at most 1 + MAX_OVERRUN bytes) is held back until the body has ended cleanly, so the
+    // put cannot complete for a body that breaks off, even one byte before its end.
+    const tail = input.done ? new Uint8Array(0) : await input.readInto(new Uint8Array(MAX_OVERRUN + 2));
+    const size = written + tail.length;
+    if (tail.length > MAX_OVERRUN + 1) throw new BitsLengthMismatchError(expected, size);
+    if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
     if (tail.length > 0) await hasher.write(tail);
     const last = tail.subarray(0, expected - written);
     if (last.length > 0) await write(last);
@@ -326,7 +323,7 @@ async function putExpectedLength(
     return { key, size, sha1, sha256, etag: final.etag };
   } catch (e) {
     hasher.abort();
-    reader.cancel(e).catch(() => undefined);
+    input.cancel(e);
     writer.abort(e).catch(() => undefined);
     // Once the put completed, `key` holds this body (padded perhaps) and the partial key may exist.
     if (await putting.then(() => true, () => false)) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
@@ -413,13 +410,6 @@ function joinBytes(list: readonly Uint8Array[]): Uint8Array {
     at += b.length;
   }
   return out;
-}
-
-function asBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new TypeError("the bits stream must carry bytes");
 }
 
 export function hex(buf: ArrayBuffer): string {

@@ -22,6 +22,7 @@
 // Every failure, malformed input and a client that disconnects alike, surfaces as an ApiError
 // (CF-MessageParseError, 400): from the iterator, and from the part body stream when it happens
 // while a part is being read (the same error object, so a consumer that fails on it can rethrow it).
+import { ByteReader } from "./byte-reader";
 import { ApiError } from "./errors";
 
 export interface MultipartLimits {
@@ -129,7 +130,7 @@ export async function* parseMultipart(
   limits?: MultipartLimits,
 ): AsyncGenerator<MultipartPart, void, undefined> {
   const lim = { ...DEFAULT_LIMITS, ...limits };
-  const parser = new Parser(body.getReader(), boundary);
+  const parser = new Parser(body, boundary);
   let finished = false;
   try {
     // The preamble is read as if it were a part body that began with a CRLF, so the first
@@ -162,7 +163,7 @@ class PartImpl implements MultipartPart {
   ended = false;
   /** The consumer cancelled the body stream: the rest is to be skipped. */
   cancelled = false;
-  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  controller: ReadableByteStreamController | undefined;
   /** The pull in progress, if any: the parser must not read the input concurrently. */
   pulling: Promise<void> | undefined;
 
@@ -178,24 +179,22 @@ class PartImpl implements MultipartPart {
     this.name = name;
     this.filename = params.get("filename*") ?? params.get("filename");
     this.contentType = headers.get("content-type") ?? undefined;
-    this.body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: (controller) => {
-          const p = parser.pullInto(this, controller);
-          this.pulling = p;
-          return p.finally(() => {
-            this.pulling = undefined;
-          });
-        },
-        cancel: () => {
-          this.cancelled = true;
-        },
+    this.body = new ReadableStream({
+      type: "bytes",
+      start: (controller) => {
+        this.controller = controller;
       },
-      { highWaterMark: 0 },
-    );
+      pull: (controller) => {
+        const p = parser.pullInto(this, controller);
+        this.pulling = p;
+        return p.finally(() => {
+          this.pulling = undefined;
+        });
+      },
+      cancel: () => {
+        this.cancelled = true;
+      },
+    });
   }
 
   async text(maxBytes = 64 * 1024): Promise<string> {
@@ -217,9 +216,18 @@ class PartImpl implements MultipartPart {
   }
 }
 
-/** The shared input: a reader and the unread bytes of the last chunk(s). */
+/** The size of the parser's input buffer (it grows only for a header block or preamble larger than this). */
+const INPUT_BYTES = 256 * 1024;
+
+/**
+ * The shared input: the request body read into one reused buffer (see ByteReader), of which
+ * `buf.subarray(pos)` is still unread. Body pieces handed out are views into that buffer, valid
+ * until the next read of input: part bodies copy them out at once.
+ */
 class Parser {
-  private buf: Uint8Array = new Uint8Array(0);
+  private readonly input: ByteReader;
+  /** The valid bytes of the input buffer (its start to the end of the last read). */
+  private buf: Uint8Array<ArrayBuffer>;
   private pos = 0;
   /** Bytes taken from the input so far (the virtual CRLF not counted). */
   private received = 0;
@@ -228,10 +236,12 @@ class Parser {
   /** "\r\n--" + boundary */
   private readonly delimiter: Uint8Array;
 
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>, boundary: string) {
+  constructor(body: ReadableStream<Uint8Array>, boundary: string) {
+    this.input = new ByteReader(body);
     this.delimiter = new TextEncoder().encode(`\r\n--${boundary}`);
     // The virtual CRLF that lets the first delimiter match at the very start of the body.
-    this.buf = new Uint8Array([CR, LF]);
+    this.buf = new Uint8Array(INPUT_BYTES).subarray(0, 2);
+    this.buf.set([CR, LF]);
   }
 
   /** Records the first failure and returns it as an ApiError; later calls return the same error. */
@@ -245,7 +255,7 @@ class Parser {
 
   /** Stops reading the input (cancels the rest of the request body). */
   release(): void {
-    this.reader.cancel().catch(() => undefined);
+    this.input.cancel();
   }
 
   private get available(): number {
@@ -257,57 +267,55 @@ class Parser {
     return this.received - this.available;
   }
 
-  /** Appends the next chunk of input; false at the end of the input. */
+  /** Reads more input after the unread bytes; false at the end of the input. */
   private async more(): Promise<boolean> {
     if (this.error !== undefined) throw this.error;
     if (this.eof) return false;
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await this.reader.read();
-      } catch (e) {
-        throw this.fail(multipartError("the multipart body ended before it was complete (the client went away)", e));
-      }
-      if (result.done) {
-        this.eof = true;
-        return false;
-      }
-      const v: unknown = result.value;
-      const chunk = v instanceof Uint8Array ? v : ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : null;
-      if (chunk === null) throw this.fail(multipartError("the multipart body is not a byte stream"));
-      if (chunk.length === 0) continue;
-      this.received += chunk.length;
-      if (this.available === 0) {
-        this.buf = chunk;
-      } else {
-        // Only the undelivered tail (at most one chunk plus a delimiter) is kept and copied.
-        const joined = new Uint8Array(this.available + chunk.length);
-        joined.set(this.buf.subarray(this.pos));
-        joined.set(chunk, this.available);
-        this.buf = joined;
-      }
-      this.pos = 0;
-      return true;
+    // Move the unread tail (at most a partial delimiter, or a header block) to the front.
+    let whole = new Uint8Array(this.buf.buffer, 0, this.buf.buffer.byteLength);
+    const unread = this.available;
+    if (unread === whole.length) {
+      const grown = new Uint8Array(whole.length * 2);
+      grown.set(whole);
+      whole = grown;
+    } else if (this.pos > 0) {
+      whole.copyWithin(0, this.pos, this.buf.length);
     }
+    let got: Uint8Array<ArrayBuffer>;
+    try {
+      got = await this.input.readSome(whole.subarray(unread));
+    } catch (e) {
+      throw this.fail(multipartError("the multipart body ended before it was complete (the client went away)", e));
+    }
+    this.buf = new Uint8Array(got.buffer, 0, unread + got.length);
+    this.pos = 0;
+    if (got.length === 0) {
+      this.eof = true;
+      return false;
+    }
+    this.received += got.length;
+    return true;
   }
 
   /**
-   * The next piece of the current body: bytes up to the delimiter or up to a possible partial
-   * delimiter at the end of what is buffered. `end` is true when the delimiter was consumed.
-   * Pulls input as needed; the end of input before a delimiter is a truncated body.
+   * The next piece of the current body: at most `max` bytes up to the delimiter or up to a possible
+   * partial delimiter at the end of what is buffered. `end` is true when the delimiter was consumed.
+   * Pulls input as needed; the end of input before a delimiter is a truncated body. The piece is a
+   * view into the input buffer: use it before the next call.
    */
-  private async nextBodyPiece(): Promise<{ data: Uint8Array; end: boolean }> {
+  private async nextBodyPiece(max = Number.POSITIVE_INFINITY): Promise<{ data: Uint8Array; end: boolean }> {
     for (;;) {
       const view = this.buf.subarray(this.pos);
       const at = indexOf(view, this.delimiter);
-      if (at >= 0) {
+      if (at >= 0 && at <= max) {
         this.pos += at + this.delimiter.length;
         return { data: view.subarray(0, at), end: true };
       }
-      const keep = partialSuffix(view, this.delimiter);
-      if (keep < view.length) {
-        this.pos += view.length - keep;
-        return { data: view.subarray(0, view.length - keep), end: false };
+      const safe = at >= 0 ? at : view.length - partialSuffix(view, this.delimiter);
+      if (safe > 0) {
+        const n = Math.min(safe, max);
+        this.pos += n;
+        return { data: view.subarray(0, n), end: false };
       }
       if (!(await this.more())) throw this.fail(multipartError("the multipart body is truncated (a closing boundary is missing)"));
     }
@@ -374,19 +382,27 @@ class Parser {
     return new PartImpl(headers, this.offset, this);
   }
 
-  /** The underlying source's pull for a part body: enqueues one non-empty piece, or closes. */
-  async pullInto(part: PartImpl, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+  /**
+   * The underlying source's pull for a part body: one non-empty piece, or the end. A BYOB read gets
+   * the bytes copied straight into its buffer; a default read gets a copy of its own (the piece is a
+   * view into the reused input buffer, and enqueuing would transfer that buffer away).
+   */
+  async pullInto(part: PartImpl, controller: ReadableByteStreamController): Promise<void> {
     try {
       for (;;) {
-        if (part.ended) {
-          controller.close();
-          return;
-        }
-        const { data, end } = await this.nextBodyPiece();
+        if (part.ended) return closeByteStream(controller);
+        const request = controller.byobRequest;
+        const target = request?.view ?? null;
+        const { data, end } = await this.nextBodyPiece(target?.length);
         if (end) part.ended = true;
         if (data.length > 0) {
-          controller.enqueue(data);
-          if (end) controller.close();
+          if (request !== null && target !== null) {
+            target.set(data);
+            request.respond(data.length);
+          } else {
+            controller.enqueue(data.slice());
+          }
+          if (end) closeByteStream(controller);
           return;
         }
       }
@@ -417,6 +433,12 @@ class Parser {
 }
 
 const CRLFCRLF = new Uint8Array([CR, LF, CR, LF]);
+
+/** Closes a byte stream, releasing a pending BYOB read (which then resolves as done). */
+function closeByteStream(controller: ReadableByteStreamController): void {
+  controller.close();
+  controller.byobRequest?.respond(0);
+}
 
 /** First index of `needle` in `hay`, or -1. */
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {

@@ -40,6 +40,43 @@ export function chunkedStream(data: Uint8Array, sizes: number | readonly number[
   );
 }
 
+/**
+ * A byte stream (`type: "bytes"`, like a request body in workerd) of `data`: a BYOB read gets at most
+ * the next size of `sizes` (repeated) copied into its buffer; a default read gets a copy of that many
+ * bytes. Errors with `error` once `failAfter` bytes are out, if given.
+ */
+export function byteStream(data: Uint8Array, sizes: number | readonly number[], failAfter?: { bytes: number; error: unknown }): ReadableStream<Uint8Array> {
+  const list = typeof sizes === "number" ? [sizes] : sizes;
+  let pos = 0;
+  let i = 0;
+  return new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (failAfter !== undefined && pos >= failAfter.bytes) {
+        controller.error(failAfter.error);
+        return;
+      }
+      if (pos >= data.length) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const limit = failAfter === undefined ? data.length : Math.min(data.length, failAfter.bytes);
+      let n = Math.min(Math.max(1, list[i++ % list.length] ?? 1), limit - pos);
+      const request = controller.byobRequest;
+      const view = request?.view;
+      if (request && view) {
+        n = Math.min(n, view.length);
+        view.set(data.subarray(pos, pos + n));
+        request.respond(n);
+      } else {
+        controller.enqueue(data.slice(pos, pos + n));
+      }
+      pos += n;
+    },
+  });
+}
+
 /** A stream of `data` in chunks that errors with `error` after `failAfter` bytes (a client that goes away). */
 export function failingStream(data: Uint8Array, chunk: number, failAfter: number, error: unknown): ReadableStream<Uint8Array> {
   let pos = 0;

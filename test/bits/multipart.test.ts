@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/http/errors";
 import { isMultipartFormData, lengthIfLast, multipartBoundary, parseMultipart, readMultipart, type MultipartLimits } from "../../src/http/multipart";
-import { chunkedStream, concat, dec, enc, equalBytes, failingStream, pseudoRandomBytes } from "./helpers";
+import { byteStream, chunkedStream, concat, dec, enc, equalBytes, failingStream, pseudoRandomBytes } from "./helpers";
 
 const B = "5b1d0c3e9f7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b";
 
@@ -187,6 +187,90 @@ describe("parsing", () => {
     if (second.done) throw new Error("no second part");
     expect(await second.value.text()).toBe("next");
     expect((await it.next()).done).toBe(true);
+  });
+});
+
+describe("byte-stream input (request bodies): one reused input buffer, parts copied out", () => {
+  /** Reads a part body with a BYOB reader into one reused buffer of `size` bytes. */
+  async function readByob(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
+    const reader = body.getReader({ mode: "byob" });
+    let out = new Uint8Array(1024);
+    let length = 0;
+    let buffer = new ArrayBuffer(size);
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (value === undefined) break;
+      if (length + value.length > out.length) {
+        const grown = new Uint8Array(Math.max(out.length * 2, length + value.length));
+        grown.set(out.subarray(0, length));
+        out = grown;
+      }
+      out.set(value, length);
+      length += value.length;
+      buffer = value.buffer as ArrayBuffer;
+      if (done) break;
+    }
+    return out.subarray(0, length);
+  }
+
+  const big = pseudoRandomBytes(700_000, 41); // larger than the parser's 256 KiB input buffer
+  const body = cliBody('[{"fn":"x"}]', big);
+
+  it("gives every consumer the same bytes for every input chunking: default readers that keep their chunks, BYOB readers of any buffer size", async () => {
+    for (const sizes of [[65_536], [1, 7, 4096], [300_000], [body.length]]) {
+      // Default reads get copies: a consumer keeping every chunk until the end sees no bytes change.
+      const kept = await parseAll(byteStream(body, sizes));
+      expect(kept.map((p) => p.name)).toEqual(["resources", "bits"]);
+      expect(dec.decode(kept[0]!.body)).toBe('[{"fn":"x"}]');
+      expect(equalBytes(kept[1]!.body, big), `default reads, input ${sizes}`).toBe(true);
+      for (const size of [13, 1000, 65_536, 1 << 20]) {
+        if (size === 13 && sizes[0] !== 65_536) continue; // tiny reads of 700 KB: once is enough
+        let bits: Uint8Array | undefined;
+        for await (const part of parseMultipart(byteStream(body, sizes), B)) {
+          if (part.name === "bits") bits = await readByob(part.body, size);
+        }
+        expect(bits && equalBytes(bits, big), `BYOB reads of ${size}, input ${sizes}`).toBe(true);
+      }
+    }
+  });
+
+  it("a request body (workerd's own byte stream) parses the same, bodyOffset included", async () => {
+    const request = new Request("http://x/", { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${B}`, "content-length": String(body.length) }, body });
+    const seen: [string, number, number | undefined][] = [];
+    for await (const part of readMultipart(request)) {
+      const bytes = await readByob(part.body, 100_000);
+      seen.push([part.name, part.bodyOffset, lengthIfLast(request, part)]);
+      if (part.name === "bits") expect(equalBytes(bytes, big)).toBe(true);
+    }
+    expect(seen[1]).toEqual(["bits", body.length - big.length - `\r\n--${B}--\r\n`.length, big.length]);
+  });
+
+  it("a header block larger than the input buffer is read when the limit allows it (the buffer grows), refused otherwise", async () => {
+    const pad = "p".repeat(400_000);
+    const wide = concat(`--${B}\r\nContent-Disposition: form-data; name="a"\r\nX-Pad: ${pad}\r\n\r\nvalue\r\n--${B}--\r\n`);
+    const parts = await parseAll(byteStream(wide, 65_536), B, { maxHeaderBytes: 500_000 });
+    expect(parts.map((p) => [p.name, dec.decode(p.body)])).toEqual([["a", "value"]]);
+    await expectParseError(parseAll(byteStream(wide, 65_536)), /headers of a multipart part are larger/);
+  });
+
+  it("every truncation fails and a client going away fails with the parser's error, from BYOB part reads too", async () => {
+    const small = cliBody("[]", pseudoRandomBytes(500, 42));
+    const closeEnd = small.length - 2;
+    for (let cut = 0; cut < closeEnd; cut += 3) {
+      const read = (async () => {
+        for await (const part of parseMultipart(byteStream(small.subarray(0, cut), 64), B)) await readByob(part.body, 100);
+      })();
+      await expectParseError(read);
+    }
+    const lost = byteStream(body, 8192, { bytes: 400_000, error: new Error("Network connection lost.") });
+    const it = parseMultipart(lost, B);
+    const first = await it.next();
+    if (first.done) throw new Error("no part");
+    await first.value.text();
+    const bits = await it.next();
+    if (bits.done) throw new Error("no bits part");
+    const fromStream = await expectParseError(readByob(bits.value.body, 65_536), /ended before it was complete/);
+    await expect(it.next()).rejects.toBe(fromStream);
   });
 });
 

@@ -18,7 +18,7 @@ import {
 } from "../../src/bits/store";
 import { ApiError } from "../../src/http/errors";
 import { lengthIfLast, readMultipart } from "../../src/http/multipart";
-import { chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
+import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
 
 const MiB = 1024 * 1024;
 
@@ -393,6 +393,52 @@ describe("putBits, expected length (a multipart part's lengthIfLast)", () => {
       expect(await env.BITS.head(partialKeyOf(key)), what).toBeNull();
     }
     expect(await listKeys(env.BITS, "exp/r2/")).toEqual([]);
+  });
+});
+
+describe("byte-stream sources (request and R2 bodies): read into the reused batch buffers", () => {
+  // Every path of putBits reads byte streams with BYOB reads into buffers of its own; the bytes and
+  // hashes must come out the same as for any other stream, whatever sizes the source hands out.
+  const data = pseudoRandomBytes(11 * MiB + 333, 51);
+  const check = async (key: string, bytes: Uint8Array, stored: { size: number; sha1: string; sha256: string }) => {
+    expect(stored).toMatchObject({ size: bytes.length, sha1: await digestHex("SHA-1", bytes), sha256: await digestHex("SHA-256", bytes) });
+    await expectStoredExactly(key, bytes);
+  };
+
+  it("known, expected and unknown lengths store byte-identical objects with the right hashes", async () => {
+    for (const sizes of [[65_536], [1000, 7, 300_000]]) {
+      const tag = sizes.join("-");
+      const { bucket, log } = recordingBucket(env.BITS);
+      await check(`bs/${tag}/known`, data, await putBits(bucket, `bs/${tag}/known`, byteStream(data, sizes), { length: data.length }));
+      await check(`bs/${tag}/expected`, data, await putBits(bucket, `bs/${tag}/expected`, byteStream(data, sizes), { expectedLength: data.length }));
+      const short = data.subarray(0, 3 * MiB + 5);
+      await check(`bs/${tag}/short`, short, await putBits(bucket, `bs/${tag}/short`, byteStream(short, sizes), { expectedLength: 3 * MiB + 100 }));
+      const over = data.subarray(0, 2 * MiB + 2);
+      await check(`bs/${tag}/over`, over, await putBits(bucket, `bs/${tag}/over`, byteStream(over, sizes), { expectedLength: 2 * MiB }));
+      await check(`bs/${tag}/unknown`, data, await putBits(bucket, `bs/${tag}/unknown`, byteStream(data, sizes)));
+      expect(log.parts).toEqual([PART_SIZE, data.length - PART_SIZE]); // only the unknown length used parts
+    }
+  });
+
+  it("an R2 body copied and a request body stored: byte-identical", async () => {
+    await env.BITS.put("bs/source", data);
+    const copied = await copyBits(env.BITS, "bs/source", "bs/copy");
+    await check("bs/copy", data, copied!);
+    const request = new Request("http://x/", { method: "POST", body: data });
+    await check("bs/request", data, await putBits(env.BITS, "bs/request", request.body!, { expectedLength: data.length }));
+  });
+
+  it("length mismatches and a source that fails midway store nothing", async () => {
+    const small = data.subarray(0, 2 * MiB);
+    expect(await rejection(putBits(env.BITS, "bs/fail/long", byteStream(small, 65_536), { length: small.length - 1 }))).toBeInstanceOf(BitsLengthMismatchError);
+    expect(await rejection(putBits(env.BITS, "bs/fail/short", byteStream(small, 65_536), { length: small.length + 1 }))).toBeInstanceOf(BitsLengthMismatchError);
+    expect(await rejection(putBits(env.BITS, "bs/fail/over", byteStream(small, 65_536), { expectedLength: small.length - MAX_OVERRUN - 2 }))).toBeInstanceOf(BitsLengthMismatchError);
+    const lost = new Error("Network connection lost.");
+    for (const options of [{ length: small.length }, { expectedLength: small.length }, {}]) {
+      const err = await rejection(putBits(env.BITS, "bs/fail/lost", byteStream(small, 65_536, { bytes: MiB + 17, error: lost }), options));
+      expect(err).toBe(lost);
+    }
+    expect(await listKeys(env.BITS, "bs/fail/")).toEqual([]);
   });
 });
 
