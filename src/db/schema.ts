@@ -208,6 +208,16 @@ export const auditEvents = sqliteTable("audit_events", {
   index("audit_events_space_idx").on(t.spaceGuid),
 ]);
 
+/**
+ * Row counts kept by triggers (migrations/0002_row_counts.sql) in the same transaction as every
+ * insert and delete, so that an unfiltered list's total is one row read instead of an O(N) count(*).
+ * One row per counted table, named after it: "packages".
+ */
+export const rowCounts = sqliteTable("row_counts", {
+  name: text("name").primaryKey(),
+  n: integer("n").notNull(),
+});
+
 export type Organization = typeof organizations.$inferSelect;
 export type Space = typeof spaces.$inferSelect;
 export type App = typeof apps.$inferSelect;

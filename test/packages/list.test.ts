@@ -2,9 +2,10 @@
 // Each test starts from no packages, so counts and pagination links are exact.
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { call, get, jsonOf, v3Error } from "../helpers/api";
+import { call, get, jsonOf, v3Error, waitForJob } from "../helpers/api";
 import { adminAuth, bearer } from "../helpers/tokens";
 import { auths, clearPackages, createBits, createDocker, H, makeWorld, type ListJson, type PackageJson } from "./helpers";
+import { makeApp, makeSpace } from "../helpers/fixtures";
 
 let w: Awaited<ReturnType<typeof makeWorld>>;
 beforeAll(async () => {
@@ -208,6 +209,56 @@ describe("GET /v3/packages", () => {
     const missing = await get("/v3/packages?app_guid=nope", await adminAuth());
     expect(missing.status).toBe(404);
     expect((await v3Error(missing)).detail).toBe("App not found");
+  });
+});
+
+describe("the unfiltered list's total (kept by triggers, migrations/0002_row_counts.sql)", () => {
+  const rows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM packages").first<{ n: number }>())!.n;
+  const total = async () => (await list("/v3/packages?per_page=1")).pagination.total_results;
+  const filteredTotal = async () => (await list("/v3/packages?per_page=1&types=bits,docker")).pagination.total_results;
+
+  it("follows creates, copies, deletes, and the deletes of an app's and a space's packages", async () => {
+    const auth = await adminAuth();
+    const expectTotal = async (n: number) => {
+      expect(await rows()).toBe(n);
+      expect(await total()).toBe(n);
+      expect(await filteredTotal()).toBe(n); // the counted path agrees
+    };
+    await expectTotal(0);
+    const space = await makeSpace({ orgGuid: w.O.guid });
+    const app = await makeApp({ spaceGuid: space.guid });
+    const other = await makeApp({ spaceGuid: space.guid });
+    const docker = await makeApp({ spaceGuid: space.guid, lifecycle: "docker" });
+    const created = [await createBits(app.guid), await createBits(app.guid), await createDocker(w.D.guid), await createBits(other.guid)];
+    await expectTotal(4);
+    const copy = await call("POST", `/v3/packages?source_guid=${created[2]!.guid}`, { auth, body: { relationships: { app: { data: { guid: docker.guid } } } } });
+    expect(copy.status, await copy.clone().text()).toBe(201);
+    await expectTotal(5);
+    const deleted = await call("DELETE", `/v3/packages/${created[0]!.guid}`, { auth });
+    expect(deleted.status).toBe(202);
+    expect((await waitForJob(deleted.headers.get("location")!, auth)).state).toBe("COMPLETE");
+    await expectTotal(4);
+    const appDeleted = await call("DELETE", `/v3/apps/${app.guid}`, { auth });
+    expect((await waitForJob(appDeleted.headers.get("location")!, auth)).state).toBe("COMPLETE");
+    await expectTotal(3);
+    const spaceDeleted = await call("DELETE", `/v3/spaces/${space.guid}`, { auth });
+    expect((await waitForJob(spaceDeleted.headers.get("location")!, auth)).state).toBe("COMPLETE");
+    await expectTotal(1);
+  });
+
+  it("is read only by the unfiltered list; a filter or a label selector counts the rows instead", async () => {
+    await createBits(w.A.guid);
+    await createBits(w.C.guid);
+    // A count row that disagreed would show here: only the unfiltered admin list reads it.
+    await env.DB.prepare("UPDATE row_counts SET n = n + 100 WHERE name = 'packages'").run();
+    try {
+      expect(await total()).toBe(102);
+      expect(await filteredTotal()).toBe(2);
+      expect((await list("/v3/packages?per_page=1&label_selector=!nope")).pagination.total_results).toBe(2);
+    } finally {
+      await env.DB.prepare("UPDATE row_counts SET n = n - 100 WHERE name = 'packages'").run();
+    }
+    expect(await total()).toBe(2);
   });
 });
 
