@@ -4,6 +4,7 @@
 //
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
+import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
@@ -217,28 +218,6 @@ export async function applyUploadedBits(
   }
 }
 
-/** Deletes stored bits that no buildpack refers to and that are older than `olderThanMs` (dead requests). */
-export async function sweepOrphanedBits(
-  bucket: R2Bucket,
-  referenced: (keys: string[]) => Promise<Set<string>>,
-  now = Date.now(),
-  olderThanMs = 60 * 60 * 1000,
-): Promise<number> {
-  let cursor: string | undefined;
-  let deleted = 0;
-  for (let page = 0; page < 10; page++) {
-    const listing = await bucket.list({ prefix: "buildpacks/", limit: 500, ...(cursor ? { cursor } : {}) });
-    const old = listing.objects.filter((o) => now - o.uploaded.getTime() > olderThanMs).map((o) => o.key);
-    const keep = await referenced(old);
-    const orphans = old.filter((k) => !keep.has(k));
-    if (orphans.length > 0) await deleteBits(bucket, orphans);
-    deleted += orphans.length;
-    if (!listing.truncated) break;
-    cursor = listing.cursor;
-  }
-  return deleted;
-}
-
-/** The scheduled sweep's part: buildpack objects left behind by requests that died mid-upload. */
-export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now()) =>
-  sweepOrphanedBits(bucket, (keys) => referencedBitsKeys(db, keys), now);
+/** The scheduled sweep's part: buildpack objects no buildpack refers to (see src/bits/orphans.ts). */
+export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now(), startAfter = randomStart("buildpacks/")) =>
+  sweepOrphanedBits(bucket, { prefix: "buildpacks/", referenced: (keys) => referencedBitsKeys(db, keys), now, startAfter });

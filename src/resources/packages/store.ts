@@ -290,6 +290,18 @@ export const expiredWithBits = (db: Db, limit: number) =>
   db.select({ guid: packages.guid, bitsKey: packages.bitsKey }).from(packages)
     .where(and(eq(packages.state, "EXPIRED"), sql`${packages.bitsKey} IS NOT NULL`)).limit(limit);
 
+/**
+ * Of the given R2 keys, those a package names as its bits. Keys are `packages/<package guid>/<uuid>`
+ * (newBitsKey), so the lookup goes through the guid index however many packages there are.
+ */
+export async function referencedPackageBits(db: Db, keys: readonly string[]): Promise<Set<string>> {
+  const guids = [...new Set(keys.map((k) => k.split("/")[1]).filter((g): g is string => g !== undefined && g !== ""))];
+  if (guids.length === 0) return new Set();
+  const rows = await db.select({ bitsKey: packages.bitsKey }).from(packages).where(inList(packages.guid, guids));
+  const named = new Set(rows.map((r) => r.bitsKey));
+  return new Set(keys.filter((k) => named.has(k)));
+}
+
 /** After their objects are gone: the expired packages no longer name them. */
 export async function forgetExpiredBits(db: Db, expired: readonly { guid: string; bitsKey: string }[]): Promise<void> {
   for (let i = 0; i < expired.length; i += 45) {

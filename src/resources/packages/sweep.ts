@@ -1,8 +1,9 @@
 // Package housekeeping: expiry of old bits (packages.md §3, BitsExpiration) and the scheduled sweep
 // that ends what dead requests left half-done (src/housekeeping.ts runs it).
 import { timestamp, type Db } from "../../db/client";
+import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { deleteBits, partialKeyOf } from "../../bits/store";
-import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, stuckPackages } from "./store";
+import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, referencedPackageBits, stuckPackages } from "./store";
 
 /**
  * An upload or copy runs inside its request; one still PROCESSING_UPLOAD or COPYING this long after
@@ -34,15 +35,19 @@ export interface PackageSweepResult {
   failed: number;
   /** Expired packages whose bits were deleted now (an expiry that was interrupted). */
   expiredBitsDeleted: number;
+  /** Objects no package names, deleted (see src/bits/orphans.ts). */
+  orphansDeleted: number;
 }
 
 /**
  * Fails packages stuck in PROCESSING_UPLOAD or COPYING for longer than STUCK_PACKAGE_TIMEOUT_MS and
- * deletes what their requests may have written; finishes interrupted expiries. Each failure is a
+ * deletes what their requests may have written; finishes interrupted expiries; deletes objects that
+ * no package names any more (deletes whose R2 calls failed), up to 5,000 keys per pass from
+ * `orphansFrom` (a random place, so that passes cover a large bucket between them). Each failure is a
  * conditional update on the state and key the sweep saw, so a request that finishes at the same
  * moment wins or loses cleanly (a request that loses deletes its own object).
  */
-export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now()): Promise<PackageSweepResult> {
+export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), orphansFrom = randomStart("packages/")): Promise<PackageSweepResult> {
   const cutoff = timestamp(new Date(now - STUCK_PACKAGE_TIMEOUT_MS));
   const at = timestamp(new Date(now));
   let failed = 0;
@@ -55,5 +60,12 @@ export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now()):
   }
   const expired = await expiredWithBits(db, SWEEP_BATCH);
   await deleteExpiredBits(db, bucket, expired);
-  return { failed, expiredBitsDeleted: expired.length };
+  // Last, so that what the steps above failed is no longer named when the orphans are looked for.
+  const orphansDeleted = await sweepOrphanedBits(bucket, {
+    prefix: "packages/",
+    referenced: (keys) => referencedPackageBits(db, keys),
+    now,
+    startAfter: orphansFrom,
+  });
+  return { failed, expiredBitsDeleted: expired.length, orphansDeleted };
 }
