@@ -40,7 +40,20 @@ export interface ListParams {
 }
 
 const DEFAULT_PER_PAGE = 50;
+/**
+ * The highest page asked for that is answered (an empty page past the end). Beyond it the offset
+ * (page − 1) × per_page would leave the integers D1 can bind; the reference has no bound and fails
+ * in its database there. v2 lists use it too.
+ */
+export const MAX_PAGE = 2_147_483_647;
 const TIMESTAMP_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** 'YYYY-MM-DDThh:mm:ssZ' naming a real instant: 2020-02-30 or 25:00:00 are no timestamps (they would not compare as one). */
+function isTimestamp(value: string): boolean {
+  if (!TIMESTAMP_FORMAT.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === value.slice(0, 19);
+}
 
 /** Ruby's `to_i` as the reference applies it: leading digits count ("10abc" is 10), none is an error. */
 function rubyInteger(value: string): number | undefined {
@@ -88,6 +101,7 @@ export function parseListParams(url: URL, spec: ListSpec): ListParams {
     if (key === "page") {
       const n = last.op === undefined ? rubyInteger(last.value) : undefined;
       if (n === undefined || n < 1) errors.push("Page must be a positive integer");
+      else if (n > MAX_PAGE) errors.push(`Page must be between 1 and ${MAX_PAGE}`);
       else params.page = n;
     } else if (key === "per_page") {
       const n = last.op === undefined ? rubyInteger(last.value) : undefined;
@@ -140,7 +154,7 @@ function parseTimestamps(key: string, entries: { op?: string; value: string }[],
   const last = entries[entries.length - 1]!;
   if (last.op === undefined) {
     const values = splitList(last.value);
-    if (!values.every((v) => TIMESTAMP_FORMAT.test(v))) {
+    if (!values.every(isTimestamp)) {
       errors.push(invalidFormat);
       return undefined;
     }
@@ -154,7 +168,7 @@ function parseTimestamps(key: string, entries: { op?: string; value: string }[],
     errors.push(`${name} only accepts one value when using a relational operator`);
     return undefined;
   }
-  if (!TIMESTAMP_FORMAT.test(last.value)) {
+  if (!isTimestamp(last.value)) {
     errors.push(invalidFormat);
     return undefined;
   }

@@ -3,7 +3,7 @@
 // nulls are absent, unknown keys are ignored, type errors are 400 CF-MessageParseError).
 import { z } from "zod";
 import { ApiError } from "../../http/errors";
-import type { ListSpec } from "../../http/query";
+import { MAX_PAGE, type ListSpec } from "../../http/query";
 import { labelSelectorError, metadataField } from "../../metadata";
 
 export const LIFECYCLES = ["buildpack", "cnb"] as const;
@@ -249,7 +249,10 @@ export function parseV2ListQuery(url: URL): V2ListQuery {
   const p = url.searchParams;
   const query: V2ListQuery = { page: 1, perPage: 50, direction: "asc", filters: [], linkParams: {} };
   const page = p.get("page");
-  if (page !== null) query.page = positiveInteger("page", page);
+  if (page !== null) {
+    query.page = positiveInteger("page", page);
+    if (query.page > MAX_PAGE) throw badQuery(`page must be <= ${MAX_PAGE}`);
+  }
   const perPage = p.get("results-per-page");
   if (perPage !== null) {
     query.perPage = positiveInteger("results_per_page", perPage);
