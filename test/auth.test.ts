@@ -58,6 +58,15 @@ describe("claims", () => {
     ["a refresh token (jti ending -r)", { jti: "abc123-r" }],
     ["no exp", { exp: undefined }],
     ["neither user_id nor client_id", { user_id: undefined, client_id: undefined }],
+    // Identities that cannot be an actor or an X-USER-GUID header (these were 500s after the work was done).
+    ["a user_id with CR/LF", { user_id: "abc\r\nX-Injected: 1" }],
+    ["a client_id with LF (no user_id)", { user_id: undefined, client_id: "c\nx" }],
+    ["a user_id with a control character", { user_id: "a\u0001b" }],
+    ["a user_id of 256 characters", { user_id: "u".repeat(256) }],
+    ["a user_id that is a number", { user_id: 12345 }],
+    ["a user_id that is an object", { user_id: {} }],
+    ["an empty user_id", { user_id: "" }],
+    ["a non-ASCII user_id", { user_id: "ü-42" }],
   ];
   for (const [name, claims] of cases) {
     it(`${name} is 401 CF-InvalidAuthToken (RS256 and HS256)`, async () => {

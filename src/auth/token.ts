@@ -122,8 +122,8 @@ function identityFrom(payload: JWTPayload): Identity {
   const jti = payload.jti;
   if (typeof jti !== "string" || jti.endsWith("-r")) throw invalid();
   if (typeof payload.exp !== "number" || !Number.isInteger(payload.exp)) throw invalid();
-  const userId = stringClaim(payload.user_id);
-  const clientId = stringClaim(payload.client_id);
+  const userId = identityClaim(payload.user_id);
+  const clientId = identityClaim(payload.client_id);
   const guid = userId ?? clientId;
   if (!guid) throw invalid();
   return {
@@ -136,6 +136,18 @@ function identityFrom(payload: JWTPayload): Identity {
 }
 
 const stringClaim = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
+
+/**
+ * `user_id` or `client_id`: absent is null; present, it must be what the UAA issues (a guid, a
+ * client name): 1–255 visible ASCII characters. Anything else (another type, an empty string, CR/LF
+ * or other control characters) makes the token invalid: the identity becomes a record's actor and
+ * the X-USER-GUID header, and must never fail either after the work is done.
+ */
+function identityClaim(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || !/^[\x21-\x7e]{1,255}$/.test(value)) throw invalid();
+  return value;
+}
 
 function scopesOf(scope: unknown): string[] {
   if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === "string");
