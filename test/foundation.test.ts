@@ -85,6 +85,28 @@ describe("errors a client can cause", () => {
     }
   });
 
+  it("bytes that are not UTF-8, and lone surrogates, are 400 CF-MessageParseError and create nothing (v3 and v2)", async () => {
+    const auth = await adminAuth();
+    const invalidUtf8 = new Uint8Array([...new TextEncoder().encode('{"name":"x'), 0xff, 0xfe, 0xc3, 0x28, ...new TextEncoder().encode('"}')]);
+    const truncatedSequence = new Uint8Array([...new TextEncoder().encode('{"name":"x'), 0xe2, 0x82, ...new TextEncoder().encode('"}')]);
+    for (const body of [invalidUtf8, truncatedSequence, '{"name":"\\ud800"}', '{"name":"a\\udc00b"}', '{"\\ud800":"x"}']) {
+      for (const path of ["/v3/organizations", "/v3/stacks"]) {
+        const res = await call("POST", path, { auth, body, headers: { "Content-Type": "application/json" } });
+        expect(res.status, `${path} ${String(body)}`).toBe(400);
+        expect(await jsonOf(res)).toEqual({
+          errors: [{ detail: "Request invalid due to parse error: invalid request body", title: "CF-MessageParseError", code: 1001 }],
+        });
+      }
+    }
+    const v2 = await call("POST", "/v2/buildpacks", { auth, body: invalidUtf8, headers: { "Content-Type": "application/json" } });
+    expect(v2.status).toBe(400);
+    expect(await jsonOf(v2)).toMatchObject({ error_code: "CF-MessageParseError", code: 1001 });
+    const orgs = await jsonOf<{ resources: { name: string }[] }>(await get("/v3/organizations", auth));
+    expect(orgs.resources.filter((o) => o.name.startsWith("x") || o.name.includes("\ufffd"))).toEqual([]);
+    // Well-formed text outside ASCII is fine, surrogate pairs included.
+    expect((await call("POST", "/v3/stacks", { auth, body: { name: "stack-é-\u{1F600}" } })).status).toBe(201);
+  });
+
   it("a huge JSON body is refused without being read whole", async () => {
     const res = await call("POST", "/v3/stacks", {
       auth: await adminAuth(),

@@ -14,7 +14,9 @@ export async function readBodyText(request: Request, limit = MAX_JSON_BODY_BYTES
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (!request.body) return "";
   const reader = request.body.getReader();
-  const decoder = new TextDecoder();
+  // Bytes that are not UTF-8 are a malformed body (the reference's JSON parser refuses them), not
+  // text to store with replacement characters.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   let text = "";
   let size = 0;
   try {
@@ -46,7 +48,7 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
   if (text.trim() === "") return {};
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text, refuseLoneSurrogates);
   } catch {
     throw new ApiError("MessageParseError", "invalid request body");
   }
@@ -54,6 +56,12 @@ export async function readJsonObject(c: Context): Promise<Record<string, unknown
     throw new ApiError("MessageParseError", "invalid request body");
   }
   return value as Record<string, unknown>;
+}
+
+/** A JSON.parse reviver that fails on strings (keys included) holding a lone surrogate ("\ud800"): no UTF-8 text can say them. */
+function refuseLoneSurrogates(key: string, value: unknown): unknown {
+  if (!key.isWellFormed() || (typeof value === "string" && !value.isWellFormed())) throw new SyntaxError("lone surrogate");
+  return value;
 }
 
 /** Validates a parsed body with a zod schema; failures become one 422 with every message. */
