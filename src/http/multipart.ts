@@ -119,6 +119,12 @@ export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOf
 /** The parts of a multipart/form-data request, streamed. See the module comment for the rules. */
 export function readMultipart(request: Request, limits?: MultipartLimits): AsyncGenerator<MultipartPart, void, undefined> {
   const boundary = multipartBoundary(request.headers.get("content-type"));
+  // An encoded body is not a form until decoded, and decoding uploads would let a small request
+  // expand without bound; the cf CLI never encodes them.
+  const encoding = request.headers.get("content-encoding")?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
+    throw multipartError(`the multipart body must not be content-encoded (Content-Encoding: ${encoding.slice(0, 64)})`);
+  }
   if (request.body === null) throw multipartError("the multipart body is empty");
   return parseMultipart(request.body, boundary, limits);
 }

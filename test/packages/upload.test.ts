@@ -102,6 +102,27 @@ describe("upload", () => {
     expect((await uploadZip(pkg.guid, await appZip())).status).toBe(200);
   });
 
+  it("a content-encoded body (Content-Encoding: gzip, really compressed or not) is 400 CF-MessageParseError and the package stays uploadable", async () => {
+    const pkg = await createBits(w.A.guid);
+    const { body, contentType } = multipart([{ name: "resources", data: "[]" }, bitsPart(await appZip())]);
+    const gzipped = new Uint8Array(await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    for (const [name, data] of [["plain bytes labelled gzip", body], ["gzipped bytes", gzipped]] as const) {
+      const res = await call("POST", `/v3/packages/${pkg.guid}/upload`, {
+        auth: await adminAuth(),
+        body: data,
+        headers: { "Content-Type": contentType, "Content-Encoding": "gzip", "Content-Length": String(data.length) },
+      });
+      expect(res.status, name).toBe(400);
+      expect(await v3Error(res)).toEqual({
+        detail: "Request invalid due to parse error: the multipart body must not be content-encoded (Content-Encoding: gzip)",
+        title: "CF-MessageParseError",
+        code: 1001,
+      });
+      await expectUntouched(pkg.guid);
+    }
+    expect((await uploadZip(pkg.guid, await appZip())).status).toBe(200);
+  });
+
   it("C71 docker package 422, READY package 400 PackageBitsAlreadyUploaded, unknown package 404", async () => {
     const docker = await createDocker(w.D.guid);
     const res = await uploadZip(docker.guid, await appZip());
