@@ -55,7 +55,7 @@ export async function verifyAuthorization(header: string | undefined, config: To
     if (!config.signingSecret) throw invalid();
     const issuer = config.issuer ?? `${trimSlash(config.uaaUrl)}/oauth/token`;
     try {
-      payload = await verifyWith(token, new TextEncoder().encode(config.signingSecret), alg, config, issuer);
+      payload = await verifyWith(token, await hmacKey(config.signingSecret, alg), alg, config, issuer);
     } catch {
       throw invalid();
     }
@@ -101,6 +101,21 @@ async function tryKeys(
     }
   }
   return { issuerMismatch };
+}
+
+/** The development secret as a key for `alg`, imported once per isolate (jose would import it on every request). */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string, alg: string): Promise<CryptoKey> {
+  const id = `${alg}:${secret}`;
+  let key = hmacKeys.get(id);
+  if (key === undefined) {
+    if (hmacKeys.size >= 8) hmacKeys.clear(); // a changed secret: nothing to keep
+    const hash = `SHA-${alg.slice(2)}`; // HS256 → SHA-256
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash }, false, ["verify"]);
+    key.catch(() => hmacKeys.delete(id));
+    hmacKeys.set(id, key);
+  }
+  return key;
 }
 
 /** jose's verification: signature with exactly `alg`, audience, issuer, exp (no skew), jti present. */
