@@ -66,6 +66,29 @@ describe("/v3/stacks", () => {
     expect((await call("POST", "/v3/stacks", { auth: reader, body: { name: "nope" } })).status).toBe(403);
   });
 
+  it("a whitespace-only or null name is 'Name can't be blank' (ActiveModel's presence); nothing is created", async () => {
+    const before = (await list()).pagination.total_results;
+    for (const name of [" ", "\t\n", null, ""]) {
+      const res = await call("POST", "/v3/stacks", { auth: ADMIN, body: { name } });
+      expect(res.status, JSON.stringify(name)).toBe(422);
+      expect(await v3Error(res)).toEqual({ detail: "Name can't be blank", title: "CF-UnprocessableEntity", code: 10008 });
+    }
+    expect((await list()).pagination.total_results).toBe(before);
+  });
+
+  it("metadata values that are not strings are 422 on create and PATCH; nothing is created or changed", async () => {
+    const before = (await list()).pagination.total_results;
+    let res = await call("POST", "/v3/stacks", { auth: ADMIN, body: { name: "s-meta", metadata: { labels: { a: 1 }, annotations: { b: 1.5 } } } });
+    expect(res.status).toBe(422);
+    expect(await v3Error(res)).toEqual({ detail: "Metadata annotation value error: value must be a string", title: "CF-UnprocessableEntity", code: 10008 });
+    expect((await list()).pagination.total_results).toBe(before);
+    const stack = await create({ name: "s-meta", metadata: { labels: { a: "1" } } });
+    res = await call("PATCH", `/v3/stacks/${stack.guid}`, { auth: ADMIN, body: { metadata: { labels: { a: null, b: 2.5 } } } });
+    expect(res.status).toBe(422);
+    expect((await v3Error(res)).detail).toBe("Metadata label value error: value must be a string");
+    expect((await jsonOf<Stack>(await get(`/v3/stacks/${stack.guid}`, USER))).metadata).toEqual({ labels: { a: "1" }, annotations: {} });
+  });
+
   it("PATCH changes metadata (null deletes) and bumps updated_at", async () => {
     const stack = await create({ name: "s-patch", metadata: { labels: { a: "1", b: "2" } } });
     const res = await call("PATCH", `/v3/stacks/${stack.guid}`, { auth: ADMIN, body: { metadata: { labels: { a: null, c: "3" } } } });

@@ -15,4 +15,4 @@ export {
   type LabelSelectorOperator, type LabelSelectorParseResult, type LabelSelectorRequirement,
 } from "./selector";
 export { emptyMetadata, presentMetadata } from "./present";
-export { keyError, labelValueError, renderKey } from "./keys";
+export { isBlank, keyError, labelValueError, renderKey } from "./keys";

@@ -29,25 +29,45 @@ function present(v: unknown): boolean {
 }
 
 /**
- * A scalar as the reference stores it (`to_s`): numbers and booleans become strings. Objects and
- * arrays only matter for messages (they never pass validation).
+ * The text the reference stores for a label value (`to_s`, then Sequel's string typecast), where this
+ * side can reproduce it: strings, booleans and safe integers. Other numbers get `undefined`: Ruby's
+ * text for them cannot be rebuilt from a parsed double (1e20 is "1.0e+20" there, 2^53 + 1 has lost a
+ * digit here), so storing our text would store something the reference never would. Objects and
+ * arrays get their JSON, which only ever appears in a message (it never passes the character rules).
  */
-function scalarText(v: unknown): string {
-  if (v === null || v === undefined) return "";
+function labelText(v: unknown): string | undefined {
   if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "boolean") return String(v);
+  if (typeof v === "number") return Number.isSafeInteger(v) ? String(v) : undefined;
   return JSON.stringify(v);
 }
+
+/**
+ * The text stored for an annotation value: strings, and safe integers (the reference stores an
+ * Integer's `to_s`). Anything else is `undefined`: the reference fails with a 500 on floats, booleans,
+ * objects and arrays (it asks them for `size`), and a large integer cannot be stored faithfully here.
+ */
+function annotationText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isSafeInteger(v)) return String(v);
+  return undefined;
+}
+
+const LABEL_NOT_STRING = "Metadata label value error: value must be a string";
+const ANNOTATION_NOT_STRING = "Metadata annotation value error: value must be a string";
 
 /**
  * Checks a request's `metadata` value. `undefined` means the key is absent: nothing to check, an
  * empty update. Otherwise every problem is reported, as full messages in the reference's order and
  * wording ("Metadata label key error: prefix 'cloudfoundry.org' is reserved", ...).
  *
- * Values: strings as they are; numbers and booleans as their text (the reference stores `to_s`);
- * `null` deletes. An object or array as a label value fails as "contains invalid characters" (as in the
- * reference); as an annotation value it is refused with "Metadata annotation value error: value must
- * be a string" (the reference fails with a 500 there).
+ * Values: strings as they are; `null` deletes. Where the reference stores a non-string's `to_s` and
+ * that text can be reproduced, it is stored the same way: booleans and safe integers as label values,
+ * safe integers as annotation values. An object or array as a label value fails as "contains invalid
+ * characters" (as in the reference). Every other value (floats and integers beyond 2^53 anywhere;
+ * booleans, objects and arrays as annotations, where the reference fails with a 500) is refused with
+ * "Metadata label value error: value must be a string" / "Metadata annotation value error: value must
+ * be a string", once per request.
  */
 export function parseMetadata(value: unknown): MetadataParseResult {
   if (value === undefined) return { ok: true, metadata: {} };
@@ -66,12 +86,20 @@ export function parseMetadata(value: unknown): MetadataParseResult {
       errors.push("Metadata 'labels' is not an object");
     } else {
       for (const [key, v] of Object.entries(rawLabels)) {
-        const text = scalarText(v);
         const kErr = keyError(key);
         if (kErr !== undefined) errors.push(`Metadata label key error: ${kErr}`);
+        if (v === null) {
+          labels.push([key, null]);
+          continue;
+        }
+        const text = labelText(v);
+        if (text === undefined) {
+          if (!errors.includes(LABEL_NOT_STRING)) errors.push(LABEL_NOT_STRING);
+          continue;
+        }
         const vErr = labelValueError(text);
         if (vErr !== undefined) errors.push(`Metadata label value error: ${vErr}`);
-        labels.push([key, v === null ? null : text]);
+        labels.push([key, text]);
       }
     }
   }
@@ -86,17 +114,21 @@ export function parseMetadata(value: unknown): MetadataParseResult {
         // The reference checks an annotation's key only when its value is present (not null or blank).
         const kErr = present(v) ? keyError(key) : undefined;
         if (kErr !== undefined) errors.push(`Metadata annotation key error: ${kErr}`);
-        if (typeof v === "object" && v !== null) {
-          errors.push("Metadata annotation value error: value must be a string");
+        if (v === null) {
+          annotations.push([key, null]);
           continue;
         }
-        const text = scalarText(v);
+        const text = annotationText(v);
+        if (text === undefined) {
+          if (!errors.includes(ANNOTATION_NOT_STRING)) errors.push(ANNOTATION_NOT_STRING);
+          continue;
+        }
         if (charLength(text) > MAX_ANNOTATION_VALUE_LENGTH) {
           errors.push(
             `Metadata annotation value error: '${firstChars(text, 8)}...' is greater than ${MAX_ANNOTATION_VALUE_LENGTH} characters`,
           );
         }
-        annotations.push([key, v === null ? null : text]);
+        annotations.push([key, text]);
       }
     }
   }

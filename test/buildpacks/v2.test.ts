@@ -677,5 +677,28 @@ describe("odd input", () => {
     expect(res.status).toBe(400);
     expect((await v2Err(res)).code).toBe(290003);
   });
+
+  it("a position beyond the safe integers is a Float (as 1e308 is in Ruby): 400 1001 on create and update, nothing changes", async () => {
+    const float = "Request invalid due to parse error: Field: position, Error: Expected instance of Integer, given an instance of Float";
+    // Raw bodies: 1e400 parses to Infinity, which JSON.stringify cannot write.
+    const positions = ["9007199254740994", "1e308", "-1e308", "1e400"];
+    for (const position of positions) {
+      const res = await post(`{"name":"x","position":${position}}`);
+      expect(res.status, position).toBe(400);
+      expect(await v2Err(res), position).toEqual({ description: float, error_code: "CF-MessageParseError", code: 1001 });
+    }
+    expect(await count()).toBe(0);
+
+    const a = await v2Create(ADMIN, { name: "a" });
+    await v2Create(ADMIN, { name: "b", position: 2 });
+    for (const position of positions) {
+      const res = await put(a.metadata.guid, `{"position":${position}}`);
+      expect(res.status, position).toBe(400);
+      expect((await v2Err(res)).description, position).toBe(float);
+    }
+    const res = await put(a.metadata.guid, '{"enabled":1e400}');
+    expect((await v2Err(res)).description).toBe("Request invalid due to parse error: Field: enabled, Error: Expected instance of true or false, given Infinity");
+    expect(await positionsOf()).toEqual(["a@1", "b@2"]);
+  });
 });
 

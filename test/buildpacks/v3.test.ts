@@ -310,6 +310,41 @@ describe("5.7 v3 create", () => {
     const cnb = await v3Create(ADMIN, { name: "a", lifecycle: "cnb", position: 3 });
     expect(cnb).toMatchObject({ lifecycle: "cnb", position: 1 });
   });
+
+  it("a whitespace-only name is blank (ActiveModel's presence) and invalid (the format); nothing is created", async () => {
+    for (const name of [" ", "   ", "\u00a0"]) {
+      const res = await post({ name });
+      expect(res.status, JSON.stringify(name)).toBe(422);
+      expect(await v3Error(res)).toEqual({ detail: "Name can't be blank, Name is invalid", title: "CF-UnprocessableEntity", code: 10008 });
+    }
+    expect((await list()).pagination.total_results).toBe(0);
+  });
+
+  it("a position that is not a safe integer is 'Position must be an integer', not clamped; nothing is created", async () => {
+    // Raw bodies: 1e400 parses to Infinity, which JSON.stringify cannot write.
+    for (const position of ["1e308", "9007199254740994", "-1e308", "1e400"]) {
+      const res = await call("POST", "/v3/buildpacks", { auth: ADMIN, body: `{"name":"x","position":${position}}` });
+      expect(res.status, position).toBe(422);
+      expect(await v3Error(res), position).toEqual({ detail: "Position must be an integer", title: "CF-UnprocessableEntity", code: 10008 });
+    }
+    expect((await list()).pagination.total_results).toBe(0);
+  });
+
+  it("metadata values that are not strings are 422 (an integer label is stored as its text, as the reference does); nothing is created", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ labels: { a: 1 }, annotations: { b: 1.5 } }, "Metadata annotation value error: value must be a string"],
+      [{ labels: { a: 1.5, b: 1e308 } }, "Metadata label value error: value must be a string"],
+      [{ annotations: { on: true, off: false } }, "Metadata annotation value error: value must be a string"],
+    ];
+    for (const [metadata, detail] of cases) {
+      const res = await post({ name: "x", metadata });
+      expect(res.status, JSON.stringify(metadata)).toBe(422);
+      expect(await v3Error(res)).toEqual({ detail, title: "CF-UnprocessableEntity", code: 10008 });
+    }
+    expect((await list()).pagination.total_results).toBe(0);
+    expect((await v3Create(ADMIN, { name: "x", metadata: { labels: { a: 1, on: true }, annotations: { n: 7 } } })).metadata)
+      .toEqual({ labels: { a: "1", on: "true" }, annotations: { n: "7" } });
+  });
 });
 
 describe("5.7 v3 update", () => {
@@ -388,6 +423,40 @@ describe("5.7 v3 update", () => {
     const res = await patch(bp.guid, { name: null });
     expect(res.status).toBe(422);
     expect((await v3Error(res)).detail).toContain("Name must be a string");
+  });
+
+  it("a whitespace-only or empty name is 'Name is invalid' (the update message checks the format, not presence)", async () => {
+    const bp = await v3Create(ADMIN, { name: "bp" });
+    for (const name of [" ", ""]) {
+      const res = await patch(bp.guid, { name });
+      expect(res.status, JSON.stringify(name)).toBe(422);
+      expect(await v3Error(res)).toEqual({ detail: "Name is invalid", title: "CF-UnprocessableEntity", code: 10008 });
+    }
+    expect((await show(bp.guid)).name).toBe("bp");
+  });
+
+  it("a position that is not a safe integer is 422 'Position must be an integer'; the list is unchanged", async () => {
+    const a = await v3Create(ADMIN, { name: "a" });
+    await v3Create(ADMIN, { name: "b", position: 2 });
+    for (const position of ["1e308", "9007199254740994", "1e400"]) {
+      const res = await call("PATCH", `/v3/buildpacks/${a.guid}`, { auth: ADMIN, body: `{"position":${position}}` });
+      expect(res.status, position).toBe(422);
+      expect((await v3Error(res)).detail, position).toBe("Position must be an integer");
+    }
+    expect(await positionsOf()).toEqual(["a@1", "b@2"]);
+  });
+
+  it("metadata values that are not strings are 422 and change nothing; null still deletes", async () => {
+    const bp = await v3Create(ADMIN, { name: "bp", metadata: { labels: { keep: "x" }, annotations: { note: "y" } } });
+    let res = await patch(bp.guid, { metadata: { labels: { keep: null, a: 1.5 } } });
+    expect(res.status).toBe(422);
+    expect((await v3Error(res)).detail).toBe("Metadata label value error: value must be a string");
+    res = await patch(bp.guid, { metadata: { annotations: { note: null, b: true } } });
+    expect(res.status).toBe(422);
+    expect((await v3Error(res)).detail).toBe("Metadata annotation value error: value must be a string");
+    expect((await show(bp.guid)).metadata).toEqual({ labels: { keep: "x" }, annotations: { note: "y" } });
+    res = await patch(bp.guid, { metadata: { labels: { keep: null }, annotations: { note: null } } });
+    expect((await jsonOf<V3Buildpack>(res)).metadata).toEqual({ labels: {}, annotations: {} });
   });
 });
 

@@ -175,10 +175,10 @@ describe("patch", () => {
   it("works with what parseMetadata produced from a request body", async () => {
     const g = newGuid();
     await create(g, { labels: { keep: "me", drop: "me" } });
-    const parsed = parseMetadata(JSON.parse('{"labels":{"drop":null,"count":5},"annotations":{"on":true}}'));
+    const parsed = parseMetadata(JSON.parse('{"labels":{"drop":null,"count":5,"on":true},"annotations":{"n":7}}'));
     if (!parsed.ok) throw new Error(parsed.errors.join());
     await patch(g, parsed.metadata);
-    expect(await loadOneMetadata(db, "app", g)).toEqual({ labels: { keep: "me", count: "5" }, annotations: { on: "true" } });
+    expect(await loadOneMetadata(db, "app", g)).toEqual({ labels: { keep: "me", count: "5", on: "true" }, annotations: { n: "7" } });
   });
 
   it("a net growth past the limit is refused before anything is written (C62)", async () => {

@@ -77,8 +77,18 @@ const labelValues: Case[] = [
   ["an empty value", { labels: { k: "" } }, []],
   ["a null value", { labels: { k: null } }, []],
   ["a value of 63 characters", { labels: { k: a(63, "v") } }, []],
-  ["a number (stored as its text)", { labels: { k: 5 } }, []],
+  ["an integer (stored as its text, as the reference's to_s)", { labels: { k: 5 } }, []],
   ["a boolean (stored as its text)", { labels: { k: true } }, []],
+  // Ruby's text for a float cannot be rebuilt from a parsed double (1e20 is "1.0e+20" there), nor a
+  // large integer's, which has lost digits: refused rather than stored differently.
+  ["a float", { labels: { k: 1.5 } }, ["Metadata label value error: value must be a string"]],
+  ["an integer beyond 2^53", { labels: { k: 9007199254740994 } }, ["Metadata label value error: value must be a string"]],
+  ["1e308", { labels: { k: 1e308 } }, ["Metadata label value error: value must be a string"]],
+  [
+    "several non-strings are one message, in the place of the first",
+    { labels: { a: 1.5, "b c": 2.5, d: 0.1 } },
+    ["Metadata label value error: value must be a string", "Metadata label key error: 'b c' contains invalid characters"],
+  ],
   ["a space", { labels: { k: "a b" } }, ["Metadata label value error: 'a b' contains invalid characters"]],
   ["a blank value", { labels: { k: " " } }, ["Metadata label value error: ' ' contains invalid characters"]],
   ["a slash", { labels: { k: "a/b" } }, ["Metadata label value error: 'a/b' contains invalid characters"]],
@@ -109,7 +119,12 @@ const annotationCases: Case[] = [
   ["a value of 5000 characters", { annotations: { note: a(5000, "x") } }, []],
   ["5000 emoji are 5000 characters (not 10000 UTF-16 units)", { annotations: { note: "😀".repeat(5000) } }, []],
   ["a prefixed key", { annotations: { "example.com/note": "x" } }, []],
-  ["a number or a boolean is stored as its text (for a boolean the reference fails with a 500)", { annotations: { n: 7, on: true } }, []],
+  ["an integer is stored as its text (the reference's to_s)", { annotations: { n: 7, m: -3 } }, []],
+  // The reference fails with a 500 on these (it asks the value for its size).
+  ["a float (the reference fails with a 500)", { annotations: { n: 1.5 } }, ["Metadata annotation value error: value must be a string"]],
+  ["a boolean (the reference fails with a 500)", { annotations: { on: true } }, ["Metadata annotation value error: value must be a string"]],
+  ["an integer beyond 2^53", { annotations: { n: 9007199254740994 } }, ["Metadata annotation value error: value must be a string"]],
+  ["several non-strings are one message", { annotations: { n: 1.5, on: false, o: {} } }, ["Metadata annotation value error: value must be a string"]],
   ["a key of 63 characters", { annotations: { [a(63)]: "x" } }, []],
   ["an empty key", { annotations: { "": "stable" } }, ["Metadata annotation key error: key cannot be empty string"]],
   ["the reserved prefix", { annotations: { "cloudfoundry.org/x": "v" } }, ["Metadata annotation key error: prefix 'cloudfoundry.org' is reserved"]],
@@ -158,14 +173,14 @@ describe.each([
 });
 
 describe("parseMetadata output", () => {
-  it("keeps strings and nulls, turns numbers and booleans into their text, in request order", () => {
+  it("keeps strings and nulls, turns integers (and label booleans) into their text, in request order", () => {
     const parsed = parseMetadata({
       labels: { b: "x", a: null, n: 5, t: false },
-      annotations: { z: "", y: null, f: 1.5 },
+      annotations: { z: "", y: null, i: 15 },
     });
     expect(parsed).toEqual({
       ok: true,
-      metadata: { labels: { b: "x", a: null, n: "5", t: "false" }, annotations: { z: "", y: null, f: "1.5" } },
+      metadata: { labels: { b: "x", a: null, n: "5", t: "false" }, annotations: { z: "", y: null, i: "15" } },
     });
     if (!parsed.ok) throw new Error("unreachable");
     expect(Object.keys(parsed.metadata.labels ?? {})).toEqual(["b", "a", "n", "t"]);

@@ -87,6 +87,12 @@ describe("POST /v3/apps", () => {
     ["an unknown stack", (s) => ({ name: "a", relationships: space(s), lifecycle: { type: "buildpack", data: { stack: "nope" } } }), "Stack must be an existing stack"],
     ["an unknown buildpack", (s) => ({ name: "a", relationships: space(s), lifecycle: { type: "buildpack", data: { buildpacks: ["nope"] } } }), `Buildpack "nope" for stack "cflinuxfs4" must be an existing admin buildpack or a valid git URI`],
     ["a reserved label", (s) => ({ name: "a", relationships: space(s), metadata: { labels: { "cloudfoundry.org/x": "y" } } }), "Metadata label key error: prefix 'cloudfoundry.org' is reserved"],
+    ["a whitespace-only name (blank, as ActiveModel's presence sees it)", (s) => ({ name: "  \u3000", relationships: space(s) }), "Name can't be blank"],
+    [
+      "metadata values that are not strings",
+      (s) => ({ name: "a", relationships: space(s), metadata: { labels: { a: 1.5 }, annotations: { b: true } } }),
+      "Metadata label value error: value must be a string, Metadata annotation value error: value must be a string",
+    ],
     ["a space that does not exist", () => ({ name: "a", relationships: space("no-such-space") }), "Invalid space. Ensure that the space exists and you have access to it."],
   ];
   for (const [what, body, detail] of invalid) {
@@ -185,6 +191,22 @@ describe("PATCH /v3/apps/:guid", () => {
     expect((await v3Error(bad)).detail).toBe("Unknown field(s): 'lifecycle', 'state'");
     expect(await v3Error(await call("PATCH", "/v3/apps/no-such-app", { auth: w.auth.dev, body: {} }))).toEqual({ detail: "App not found", title: "CF-ResourceNotFound", code: 10010 });
   });
+
+  it("a whitespace-only name is blank and non-string metadata values are refused; nothing changes", async () => {
+    const w = await world();
+    const app = await makeApp({ spaceGuid: w.space.guid, name: "old" });
+    await call("PATCH", `/v3/apps/${app.guid}`, { auth: w.auth.dev, body: { metadata: { labels: { a: "b" } } } });
+    const bodies: [unknown, string][] = [
+      [{ name: " " }, "Name can't be blank"],
+      [{ name: "new", metadata: { labels: { a: null }, annotations: { n: 1.5 } } }, "Metadata annotation value error: value must be a string"],
+    ];
+    for (const [body, detail] of bodies) {
+      const res = await call("PATCH", `/v3/apps/${app.guid}`, { auth: w.auth.dev, body });
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual(unprocessable(detail));
+    }
+    expect(await jsonOf(await get(`/v3/apps/${app.guid}`, w.auth.dev))).toMatchObject({ name: "old", metadata: { labels: { a: "b" }, annotations: {} } });
+  });
 });
 
 describe("DELETE /v3/apps/:guid", () => {
@@ -244,6 +266,32 @@ describe("spaces", () => {
     expect(elsewhere.status).toBe(201);
   });
 
+  it("a whitespace-only name is blank on create and PATCH; non-string metadata values are refused; nothing is created or changed", async () => {
+    const w = await world();
+    const org = { organization: { data: { guid: w.org.guid } } };
+    const creates: [unknown, string][] = [
+      [{ name: " ", relationships: org }, "Name can't be blank"],
+      [{ name: "s", relationships: org, metadata: { annotations: { b: 1.5 } } }, "Metadata annotation value error: value must be a string"],
+    ];
+    for (const [body, detail] of creates) {
+      const res = await call("POST", "/v3/spaces", { auth: w.auth.om, body });
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual(unprocessable(detail));
+    }
+    const spaces = await jsonOf<{ resources: { guid: string }[] }>(await get(`/v3/spaces?organization_guids=${w.org.guid}`, w.auth.admin));
+    expect(spaces.resources.map((s) => s.guid).sort()).toEqual([w.space.guid, w.space2.guid].sort());
+    const patches: [unknown, string][] = [
+      [{ name: "   " }, "Name can't be blank"],
+      [{ metadata: { labels: { a: false, b: 1e308 } } }, "Metadata label value error: value must be a string"],
+    ];
+    for (const [body, detail] of patches) {
+      const res = await call("PATCH", `/v3/spaces/${w.space.guid}`, { auth: w.auth.om, body });
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual(unprocessable(detail));
+    }
+    expect(await jsonOf(await get(`/v3/spaces/${w.space.guid}`, w.auth.admin))).toMatchObject({ name: w.space.name, metadata: { labels: {}, annotations: {} } });
+  });
+
   it("lists by names and organization_guids as `cf target` asks", async () => {
     const w = await world();
     const body = await jsonOf<{ resources: { guid: string }[]; pagination: { first: { href: string } } }>(
@@ -282,6 +330,32 @@ describe("organizations", () => {
       .toEqual(unprocessable("Suspended must be a boolean"));
     expect(await v3Error(await call("PATCH", `/v3/organizations/${org.guid}`, { auth: w.auth.admin, body: { name: w.org.name } })))
       .toEqual(unprocessable(`Organization name '${w.org.name}' is already taken.`));
+  });
+
+  it("a whitespace-only name is blank on create and PATCH; non-string metadata values are refused; nothing is created or changed", async () => {
+    const w = await world();
+    const count = async () => (await jsonOf<{ pagination: { total_results: number } }>(await get("/v3/organizations", w.auth.admin))).pagination.total_results;
+    const before = await count();
+    const creates: [unknown, string][] = [
+      [{ name: " " }, "Name can't be blank"],
+      [{ name: "ws-org", metadata: { labels: { a: 1 }, annotations: { b: 1.5 } } }, "Metadata annotation value error: value must be a string"],
+    ];
+    for (const [body, detail] of creates) {
+      const res = await call("POST", "/v3/organizations", { auth: w.auth.admin, body });
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual(unprocessable(detail));
+    }
+    expect(await count()).toBe(before);
+    const patches: [unknown, string][] = [
+      [{ name: " \u00a0 " }, "Name can't be blank"],
+      [{ metadata: { labels: { a: 0.5 } } }, "Metadata label value error: value must be a string"],
+    ];
+    for (const [body, detail] of patches) {
+      const res = await call("PATCH", `/v3/organizations/${w.org.guid}`, { auth: w.auth.admin, body });
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual(unprocessable(detail));
+    }
+    expect(await jsonOf(await get(`/v3/organizations/${w.org.guid}`, w.auth.admin))).toMatchObject({ name: w.org.name, metadata: { labels: {}, annotations: {} } });
   });
 
   it("lists with names (as `cf target -o`), label_selector and pagination", async () => {

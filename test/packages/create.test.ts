@@ -150,6 +150,12 @@ describe("create", () => {
   it("C17 empty annotation key", () =>
     expect422({ ...bitsBody(w.A.guid), metadata: { annotations: { "": "stable" } } }, /annotation [\w\s]+ error/));
 
+  it("metadata values that are not strings (a float, or a boolean annotation) are 422 and create nothing", async () => {
+    await expect422({ ...bitsBody(w.A.guid), metadata: { labels: { a: 1 }, annotations: { b: 1.5 } } }, "Metadata annotation value error: value must be a string");
+    await expect422({ ...bitsBody(w.A.guid), metadata: { labels: { a: 1.5 } } }, "Metadata label value error: value must be a string");
+    await expect422({ ...bitsBody(w.A.guid), metadata: { annotations: { on: true } } }, "Metadata annotation value error: value must be a string");
+  });
+
   it("C19 a token with only cloud_controller.read: 403", async () => {
     const res = await post(bitsBody(w.A.guid), await bearer({ scopes: SCOPES.readOnly }));
     expect(res.status).toBe(403);

@@ -136,6 +136,16 @@ describe("staging and resource matches", () => {
     expect((await call("POST", "/v3/resource_matches", { auth: await auths.readOnly(), body: { resources: [] } })).status).toBe(403);
     expect((await call("POST", "/v3/resource_matches", { body: { resources: [] } })).status).toBe(401);
   });
+
+  it("POST /v3/resource_matches: an element that is not a resource object is 422 in the reference's words, not zod's", async () => {
+    const auth = await adminAuth();
+    for (const resources of [[1], [null], [true], [""], [[]], [{ path: "a" }, 2, "x"], "x", null]) {
+      const res = await call("POST", "/v3/resource_matches", { auth, body: { resources } });
+      expect(res.status, JSON.stringify(resources)).toBe(422);
+      expect(await v3Error(res), JSON.stringify(resources))
+        .toEqual({ detail: "Resources must be an array of resource objects", title: "CF-UnprocessableEntity", code: 10008 });
+    }
+  });
 });
 
 describe("the cf CLI's package flow (cf-cli.md §7.1 steps 3-7, then a download)", () => {

@@ -99,6 +99,22 @@ describe("update", () => {
     expect(await metadataRows(pb.guid)).toBe(0);
   });
 
+  it("metadata values that are not strings are 422 and change nothing; null still deletes", async () => {
+    const pb = await createBits(w.A.guid);
+    await patch(pb.guid, { metadata: { labels: { fruit: "pears" }, annotations: { potato: "idaho" } } });
+    for (const [metadata, detail] of [
+      [{ labels: { fruit: null, n: 1.5 } }, "Metadata label value error: value must be a string"],
+      [{ annotations: { potato: null, b: 1.5, on: false } }, "Metadata annotation value error: value must be a string"],
+    ] as const) {
+      const res = await patch(pb.guid, { metadata });
+      expect(res.status).toBe(422);
+      expect((await v3Error(res)).detail).toBe(detail);
+    }
+    expect((await getPackage(pb.guid)).metadata).toEqual({ labels: { fruit: "pears" }, annotations: { potato: "idaho" } });
+    const res = await patch(pb.guid, { metadata: { labels: { fruit: null }, annotations: { potato: null } } });
+    expect((await jsonOf<PackageJson>(res)).metadata).toEqual({ labels: {}, annotations: {} });
+  });
+
   it("C62 (default limit of 200 annotations) growing past the limit is 422 AnnotationLimitExceeded", async () => {
     const pb = await createBits(w.A.guid);
     const full = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, "v"]));

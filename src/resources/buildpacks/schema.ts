@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { ApiError } from "../../http/errors";
 import { MAX_PAGE, type ListSpec } from "../../http/query";
-import { labelSelectorError, metadataField } from "../../metadata";
+import { isBlank, labelSelectorError, metadataField } from "../../metadata";
 
 export const LIFECYCLES = ["buildpack", "cnb"] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
@@ -18,27 +18,36 @@ const LIFECYCLE_MESSAGE = 'must be either "buildpack" or "cnb"';
 // ---------------------------------------------------------------------------------------------
 // v3 bodies (buildpacks.md §3.4, §3.5)
 
-const nameField = z
-  .string({ error: (issue) => (issue.input === undefined ? "can't be blank" : "must be a string") })
-  .min(1, "can't be blank")
-  .max(MAX_NAME_LENGTH, `is too long (maximum is ${MAX_NAME_LENGTH} characters)`)
-  .regex(NAME_FORMAT, "is invalid");
+/**
+ * Create validates presence (whitespace-only is blank, and then also invalid: "Name can't be blank,
+ * Name is invalid"); update does not, so there "" and " " are only "Name is invalid".
+ */
+const nameField = (presence: boolean) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? "can't be blank" : "must be a string") })
+    .refine((v) => !presence || !isBlank(v), "can't be blank")
+    .max(MAX_NAME_LENGTH, `is too long (maximum is ${MAX_NAME_LENGTH} characters)`)
+    .regex(NAME_FORMAT, "is invalid");
 
 const stackField = z
   .string({ error: "must be a string" })
   .max(MAX_NAME_LENGTH, `is too long (maximum is ${MAX_NAME_LENGTH} characters)`)
   .nullable();
 
-/** An integer >= 1; `null` only where the reference's message allows it (create). */
+/**
+ * An integer >= 1; `null` only where the reference's message allows it (create). A number that is not
+ * a safe integer (1e308, 2^53 + 2, or 1e400, which parses to Infinity) cannot be told apart from a float
+ * once parsed, so it is "must be an integer", as the reference answers for the Float that 1e308 is there.
+ */
 const positionField = (nullable: boolean) =>
   z.unknown().transform((value, ctx): number | null | undefined => {
     if (value === undefined) return undefined;
     if (value === null && nullable) return null;
-    if (typeof value !== "number" || !Number.isFinite(value)) {
+    if (typeof value !== "number") {
       ctx.addIssue({ code: "custom", message: "is not a number", input: value });
       return z.NEVER;
     }
-    if (!Number.isInteger(value)) {
+    if (!Number.isSafeInteger(value)) {
       ctx.addIssue({ code: "custom", message: "must be an integer", input: value });
       return z.NEVER;
     }
@@ -60,7 +69,7 @@ const booleanField = (nullable: boolean) =>
 
 export const v3CreateSchema = z.strictObject({
   metadata: metadataField,
-  name: nameField,
+  name: nameField(true),
   stack: stackField.optional(),
   position: positionField(true).optional(),
   enabled: booleanField(true).optional(),
@@ -72,7 +81,7 @@ export type V3Create = z.output<typeof v3CreateSchema>;
 /** PATCH: `lifecycle` cannot change (an unknown field); present keys must hold real values. */
 export const v3UpdateSchema = z.strictObject({
   metadata: metadataField,
-  name: nameField.optional(),
+  name: nameField(false).optional(),
   stack: stackField.optional(),
   position: positionField(false).optional(),
   enabled: booleanField(false).optional(),
@@ -107,17 +116,22 @@ export interface V2Attributes {
 
 const parseError = (detail: string) => new ApiError("MessageParseError", detail);
 
-/** Ruby's class name of a JSON value, as the membrane messages name it. */
+/**
+ * Ruby's class name of a JSON value, as the membrane messages name it. Only safe integers are
+ * "Integer": beyond 2^53 a parsed number has lost the digits that made it one (1e308 is a Float in
+ * Ruby too), and it is refused as a position, so calling it an Integer would contradict the refusal.
+ */
 function rubyClass(value: unknown): string {
   if (typeof value === "string") return "String";
-  if (typeof value === "number") return Number.isInteger(value) ? "Integer" : "Float";
+  if (typeof value === "number") return Number.isSafeInteger(value) ? "Integer" : "Float";
   if (typeof value === "boolean") return value ? "TrueClass" : "FalseClass";
   if (Array.isArray(value)) return "Array";
   return "Hash";
 }
 
-/** Ruby's `to_s` of a JSON value, for "given <value>". */
-const rubyText = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value));
+/** Ruby's `to_s` of a JSON value, for "given <value>" (1e400 parses to Infinity, which JSON would show as null). */
+const rubyText = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
 
 /**
  * Decodes a v2 body: JSON whatever the Content-Type; `null` values are absent; unknown keys ignored;

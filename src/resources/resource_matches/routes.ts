@@ -11,8 +11,12 @@ import { json } from "../../http/respond";
 /** The CLI sends at most 5000 resources per request (cf-cli.md §7.2). */
 const MAX_RESOURCES = 5000;
 
+const NOT_RESOURCES = "must be an array of resource objects";
+
+// The element schema carries the message too: zod's own ("Invalid input: expected record, received
+// number") would otherwise reach the client for `[1]`, `[null]`, `[[]]` (the reference fails with a 500).
 const resourceMatchesSchema = z.strictObject({
-  resources: z.array(z.record(z.string(), z.unknown()), { error: "must be an array of resource objects" })
+  resources: z.array(z.record(z.string(), z.unknown(), { error: NOT_RESOURCES }), { error: NOT_RESOURCES })
     .max(MAX_RESOURCES, `must have at most ${MAX_RESOURCES} resources`),
 });
 

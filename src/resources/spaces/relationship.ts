@@ -3,22 +3,26 @@
 // GuidValidator; NoAdditionalKeysValidator).
 import { z } from "zod";
 import { humanize } from "../../http/query";
+import { isBlank } from "../../metadata";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 // The reference's names must match /\A[[:alnum:][:punct:][:print:]]+\Z/: no control characters.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-const nameString = (blank: string) =>
+const nameString = (empty: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined || issue.input === null ? "can't be blank" : "must be a string") })
-    .min(1, blank)
+    .min(1, empty)
+    // ActiveModel's presence (and the model's validates_presence) treat whitespace-only as blank; "" has
+    // its own message above.
+    .refine((v) => v === "" || !isBlank(v), "can't be blank")
     .max(255, "is too long (maximum is 255 characters)")
     .refine((v) => !CONTROL.test(v), "must not contain escaped characters");
 
-/** A new resource's name: a string of 1..255 printable characters; missing is "can't be blank". */
+/** A new resource's name: a string of 1..255 printable characters; missing or blank is "can't be blank". */
 export const requiredName = () => nameString("can't be blank");
-/** A name in a PATCH: absent or null leaves the name as it is. */
+/** A name in a PATCH: absent or null leaves the name as it is; "" is too short, whitespace is blank. */
 export const optionalName = () => nameString("is too short (minimum is 1 character)").nullish();
 
 /** The guid of a to-one relationship `{"data": {"guid": "..."}}`, or the reference's messages for it. */

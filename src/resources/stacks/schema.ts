@@ -1,13 +1,14 @@
 import { z } from "zod";
 import type { ListSpec } from "../../http/query";
-import { labelSelectorError, metadataField } from "../../metadata";
+import { isBlank, labelSelectorError, metadataField } from "../../metadata";
 
 const text = (max = 250) => z.string({ error: "must be a string" }).max(max, `is too long (maximum is ${max} characters)`);
 
 export const stackCreateSchema = z.strictObject({
   metadata: metadataField,
-  name: z.string({ error: (issue) => (issue.input === undefined ? "can't be blank" : "must be a string") })
-    .min(1, "can't be blank").max(250, "is too long (maximum is 250 characters)"),
+  // Presence, as ActiveModel sees it: missing, null, "" and whitespace-only are all blank.
+  name: z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? "can't be blank" : "must be a string") })
+    .refine((v) => !isBlank(v), "can't be blank").max(250, "is too long (maximum is 250 characters)"),
   description: text().nullish(),
   build_rootfs_image: text().nullish(),
   run_rootfs_image: text().nullish(),
