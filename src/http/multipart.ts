@@ -1,9 +1,10 @@
 // Streaming multipart/form-data (RFC 7578 over RFC 2046) for a Request, without buffering.
 //
-// Parts are yielded in order. Each part's body is a pull-based ReadableStream: bytes are read from
-// the request only while the consumer reads the part, so a 1 GB file part flows through with no more
-// than one network chunk (plus a delimiter-sized tail) held here. Small text fields can be read with
-// `part.text(maxBytes)`.
+// Parts are yielded in order. Each part's body is a pull-based byte stream: bytes are read from the
+// request only while the consumer reads the part, so a 1 GB file part flows through one reused 256 KiB
+// input buffer (request bodies are read with BYOB reads, see byte-reader.ts). A BYOB reader of a part
+// gets the bytes copied straight into its own buffer; a default reader gets a fresh copy per piece.
+// Small text fields can be read with `part.text(maxBytes)`.
 //
 //   for await (const part of readMultipart(request)) {
 //     if (part.name === "resources") resources = await part.text(1 << 20);
