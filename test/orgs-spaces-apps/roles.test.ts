@@ -1,6 +1,8 @@
 // /v3/roles and /v3/users: who may grant which role (RolesController + RoleCreate), the space-role
 // prerequisite, deletes, lists, and the users each caller sees.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hsToken } from "../helpers/tokens";
 import { call, get, jsonOf, v3Error, waitForJob } from "../helpers/api";
 import { grant } from "../helpers/fixtures";
 import { NOT_AUTHORIZED, notFound, ORG_SUSPENDED, unprocessable, world, type RoleName, type World } from "./world";
@@ -236,5 +238,27 @@ describe("/v3/users", () => {
     expect(await v3Error(await get(`/v3/users/${w.user.dev}`, w.auth.outsider))).toEqual(notFound("User"));
     const me = await jsonOf(await get(`/v3/users/${w.user.outsider}`, w.auth.outsider));
     expect(me).toMatchObject({ guid: w.user.outsider, username: `${w.user.outsider}-name`, presentation_name: `${w.user.outsider}-name`, origin: "uaa" });
+  });
+
+  it("a first-time caller finds themselves in the same request (list and show), and users carry their metadata", async () => {
+    const w = await world();
+    const newcomer = crypto.randomUUID();
+    const auth = `bearer ${await hsToken({ claims: { user_id: newcomer, user_name: "newcomer", scope: ["cloud_controller.read"] } })}`;
+    const first = await jsonOf<{ resources: { guid: string }[]; pagination: { total_results: number } }>(await get("/v3/users", auth));
+    expect(first.resources.map((u) => u.guid)).toEqual([newcomer]);
+    expect(first.pagination.total_results).toBe(1);
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO labels (resource_type, resource_guid, key_prefix, key_name, value) VALUES ('user', ?, 'example.com', 'team', 'blue')").bind(w.user.dev),
+      env.DB.prepare("INSERT INTO annotations (resource_type, resource_guid, key_prefix, key_name, value) VALUES ('user', ?, '', 'note', 'hello')").bind(w.user.dev),
+    ]);
+    const metadata = { labels: { "example.com/team": "blue" }, annotations: { note: "hello" } };
+    expect((await jsonOf(await get(`/v3/users/${w.user.dev}`, w.auth.admin))).metadata).toEqual(metadata);
+    const listed = await jsonOf<{ resources: { guid: string; metadata: unknown }[] }>(await get("/v3/users?per_page=5000", w.auth.admin));
+    expect(listed.resources.find((u) => u.guid === w.user.dev)?.metadata).toEqual(metadata);
+    expect(listed.resources.find((u) => u.guid === w.user.om)?.metadata).toEqual({ labels: {}, annotations: {} });
+    const brandNew = crypto.randomUUID();
+    const show = await get(`/v3/users/${brandNew}`, `bearer ${await hsToken({ claims: { user_id: brandNew, scope: ["cloud_controller.read"] } })}`);
+    expect(show.status).toBe(200);
+    expect((await jsonOf(show)).guid).toBe(brandNew);
   });
 });

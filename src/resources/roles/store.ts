@@ -2,6 +2,7 @@ import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
+import type { Reads } from "../../db/reads";
 import { auditEvents, organizations, roles, spaces, users, type Role, type RoleType, type User } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
@@ -33,8 +34,15 @@ export async function listRoles(db: Db, params: ListParams, visible: SQL | undef
 
 /** Remembers who is asking (username from the token), so roles and user lists can name them. */
 export async function rememberCaller(db: Db, who: Identity): Promise<void> {
+  await rememberCallerStatement(db, who);
+}
+
+/** rememberCaller as the first part of a request's reads (runReads), which then see the caller; it reads nothing back. */
+export const rememberCallerReads = (db: Db, who: Identity): Reads<void> => ({ statements: [rememberCallerStatement(db, who)], read: () => undefined });
+
+function rememberCallerStatement(db: Db, who: Identity) {
   const origin = who.isClient ? null : "uaa";
-  await db.insert(users).values({
+  return db.insert(users).values({
     guid: who.guid, isOauthClient: who.isClient, username: who.userName, origin, createdAt: timestamp(),
   }).onConflictDoUpdate({
     target: users.guid,

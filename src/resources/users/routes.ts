@@ -8,28 +8,27 @@ import type { AppEnv } from "../../env";
 import { notFound } from "../../http/errors";
 import { v3Page } from "../../http/pagination";
 import { json } from "../../http/respond";
-import { loadMetadata, loadOneMetadata } from "../../metadata";
+import { runReads } from "../../db/reads";
 import { parseListParams422 } from "../roles/schema";
-import { rememberCaller } from "../roles/store";
+import { rememberCallerReads } from "../roles/store";
 import { presentUser } from "./present";
 import { userListSpec } from "./schema";
-import { findVisibleUser, listUsers } from "./store";
+import { listUsersReads, visibleUserReads } from "./store";
+
 
 export const userRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
     const params = parseListParams422(new URL(c.req.url), userListSpec);
-    await rememberCaller(db, who);
-    const { total, rows } = await listUsers(db, params, readableUsers(who, users.guid));
-    const metadata = await loadMetadata(db, "user", rows.map((u) => u.guid));
-    return json(c, v3Page(c, "/v3/users", params, total, rows.map((u) => presentUser(u, metadata.get(u.guid)!))));
+    // One round trip: the caller is remembered first, so the page the same batch reads shows them.
+    const [, { total, rows }] = await runReads(db, rememberCallerReads(db, who), listUsersReads(db, params, readableUsers(who, users.guid)));
+    return json(c, v3Page(c, "/v3/users", params, total, rows.map(({ row, metadata }) => presentUser(row, metadata))));
   })
   .get("/:guid", read, async (c) => {
     const db = c.get("db");
     const who = identityOf(c);
-    await rememberCaller(db, who);
-    const user = await findVisibleUser(db, c.req.param("guid"), readableUsers(who, users.guid));
-    if (!user) throw notFound("User");
-    return json(c, presentUser(user, await loadOneMetadata(db, "user", user.guid)));
+    const [, found] = await runReads(db, rememberCallerReads(db, who), visibleUserReads(db, c.req.param("guid"), readableUsers(who, users.guid)));
+    if (!found) throw notFound("User");
+    return json(c, presentUser(found.user, found.metadata));
   });

@@ -4,12 +4,17 @@ import { users, type User } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { labelSelectorCondition } from "../../metadata";
+import { labelSelectorCondition, type Metadata } from "../../metadata";
+import { firstRowOf, mapReads, type Reads } from "../../db/reads";
+import {
+  metadataColumns, metadataFromColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata,
+} from "../../metadata/store";
 
 // Plain selects, not db.query: the relational builder aliases every column in the condition to its table.
-export async function findVisibleUser(db: Db, guid: string, visible: SQL | undefined): Promise<User | undefined> {
-  const [user] = await db.select().from(users).where(and(eq(users.guid, guid), visible)).limit(1);
-  return user;
+/** The user `guid` if `visible` lets the caller see it, with its metadata. */
+export function visibleUserReads(db: Db, guid: string, visible: SQL | undefined): Reads<{ user: User; metadata: Metadata } | undefined> {
+  const statement = db.select({ user: users, ...metadataColumns("user", users.guid) }).from(users).where(and(eq(users.guid, guid), visible)).limit(1);
+  return mapReads(firstRowOf(statement), (r) => r && { user: r.user, metadata: metadataFromColumns(r) });
 }
 
 export async function findUsersIn(db: Db, guids: readonly string[]): Promise<User[]> {
@@ -19,7 +24,8 @@ export async function findUsersIn(db: Db, guids: readonly string[]): Promise<Use
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
-export async function listUsers(db: Db, params: ListParams, visible: SQL | undefined): Promise<{ total: number; rows: User[] }> {
+/** A page of the users `visible` lets the caller see, each with its metadata, and their total. */
+export function listUsersReads(db: Db, params: ListParams, visible: SQL | undefined): Reads<PageWithMetadata<User>> {
   if (params.lists.origins && !params.lists.usernames && !params.lists.partial_usernames) {
     throw unprocessable("Origins filter cannot be provided without usernames or partial_usernames filter.");
   }
@@ -32,11 +38,11 @@ export async function listUsers(db: Db, params: ListParams, visible: SQL | undef
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("user", users.guid, params.values.label_selector));
   const where = allOf(conditions);
   const { limit, offset } = pageWindow(params);
-  const [[totals], rows] = await db.batch([
+  return pageWithMetadata(
     db.select({ n: count() }).from(users).where(where),
-    db.select().from(users).where(where)
+    db.select({ user: users, ...metadataColumns("user", users.guid) }).from(users).where(where)
       .orderBy(...orderBy(params, { created_at: users.createdAt, updated_at: users.updatedAt }, users.id, [asc(users.id)]))
       .limit(limit).offset(offset),
-  ]);
-  return { total: totals?.n ?? 0, rows };
+    (r: { user: User } & MetadataColumnValues) => r.user,
+  );
 }
