@@ -196,21 +196,8 @@ async function putKnownLength(
   const putFailed = putting.then(() => new Promise<never>(() => undefined));
   putFailed.catch(() => undefined);
   try {
-    // The same double-buffered batches as putExpectedLength, every byte written as it arrives.
-    const buffers: Uint8Array<ArrayBuffer>[] = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, length)));
-    let current = 0;
-    let inflight: Promise<unknown> = Promise.resolve();
-    while (hasher.size < length) {
-      const batch = await input.readInto(buffers[current]!.subarray(0, Math.min(BATCH_BYTES, length - hasher.size)));
-      buffers[current] = new Uint8Array(batch.buffer);
-      if (batch.length === 0) break;
-      await inflight;
-      inflight = Promise.all([hasher.write(batch), Promise.race([writer.write(batch), putFailed])]);
-      inflight.catch(() => undefined);
-      current = 1 - current;
-    }
-    await inflight;
-    if (hasher.size < length) throw new BitsLengthMismatchError(length, hasher.size);
+    const written = await writeBatches(input, length, hasher, (bytes) => Promise.race([writer.write(bytes), putFailed]));
+    if (written < length) throw new BitsLengthMismatchError(length, written);
     if (!input.done && (await input.readSome(new Uint8Array(1))).length > 0) throw new BitsLengthMismatchError(length, length + 1);
     await Promise.race([writer.close(), putFailed]);
     const stored = await putting;
@@ -280,24 +267,8 @@ async function putExpectedLength(
   putFailed.catch(() => undefined);
   const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), putFailed]);
   try {
-    // All but the last expected byte, in batches read straight into two reused buffers: one is
-    // written (to R2 and the hashes) while the other fills. A write has consumed its bytes once it
-    // resolves, so the buffer is free again; nothing a long upload reads becomes garbage.
-    const buffers: Uint8Array<ArrayBuffer>[] = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, expected - 1)));
-    let current = 0;
-    let written = 0;
-    let inflight: Promise<unknown> = Promise.resolve();
-    while (written < expected - 1) {
-      const batch = await input.readInto(buffers[current]!.subarray(0, Math.min(BATCH_BYTES, expected - 1 - written)));
-      buffers[current] = new Uint8Array(batch.buffer); // a BYOB read moved the buffer
-      if (batch.length === 0) break;
-      await inflight; // the other buffer is free again
-      inflight = Promise.all([hasher.write(batch), write(batch)]);
-      inflight.catch(() => undefined); // awaited before the next batch and at the end
-      written += batch.length;
-      current = 1 - current;
-    }
-    await inflight;
+    // All but the last expected byte, as they arrive.
+    let written = await writeBatches(input, expected - 1, hasher, write);
     // The rest (at most 1 + MAX_OVERRUN bytes) is held back until the body has ended cleanly, so the
     // put cannot complete for a body that breaks off, even one byte before its end.
     const tail = input.done ? new Uint8Array(0) : await input.readInto(new Uint8Array(MAX_OVERRUN + 2));
@@ -329,6 +300,32 @@ async function putExpectedLength(
     if (await putting.then(() => true, () => false)) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * Streams up to `limit` bytes of `input` to `write` and to the hashes, in batches of BATCH_BYTES read
+ * straight into two reused buffers: one is written while the other fills (per-chunk writes would cost
+ * the local R2 a round trip each). A write has consumed its bytes once it resolves, so its buffer is
+ * free again and nothing a long body passes through becomes garbage. Returns the bytes written: fewer
+ * than `limit` only when the input ended first.
+ */
+async function writeBatches(input: ByteReader, limit: number, hasher: Hasher, write: (bytes: Uint8Array) => Promise<unknown>): Promise<number> {
+  const buffers: Uint8Array<ArrayBuffer>[] = [0, 1].map(() => new Uint8Array(Math.min(BATCH_BYTES, limit)));
+  let current = 0;
+  let written = 0;
+  let inflight: Promise<unknown> = Promise.resolve();
+  while (written < limit) {
+    const batch = await input.readInto(buffers[current]!.subarray(0, Math.min(BATCH_BYTES, limit - written)));
+    buffers[current] = new Uint8Array(batch.buffer); // a BYOB read moved the buffer
+    if (batch.length === 0) break;
+    await inflight; // the other buffer is free again
+    inflight = Promise.all([hasher.write(batch), write(batch)]);
+    inflight.catch(() => undefined); // awaited before the next batch and at the end
+    written += batch.length;
+    current = 1 - current;
+  }
+  await inflight;
+  return written;
 }
 
 /**
