@@ -398,17 +398,6 @@ class Hasher {
   }
 }
 
-function joinBytes(list: readonly Uint8Array[]): Uint8Array {
-  if (list.length === 1) return list[0] as Uint8Array;
-  const out = new Uint8Array(list.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of list) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
-}
-
 export function hex(buf: ArrayBuffer): string {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
 }

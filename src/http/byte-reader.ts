@@ -89,7 +89,7 @@ export class ByteReader {
 }
 
 /** A chunk as bytes; anything else in a byte stream is a TypeError. */
-export function asBytes(value: unknown): Uint8Array {
+function asBytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
