@@ -1,0 +1,592 @@
+// A package zip assembled from the entries of an uploaded zip and files of the resource pool, as one
+// stream whose length is known before its first byte (so it goes to R2 as one put of known length).
+//
+// Nothing is re-compressed: each entry gets a fresh local header (no data descriptor; method, CRC-32
+// and sizes from the uploaded zip's central directory, or from the pool entry) followed by its
+// compressed bytes copied as they are; then a new central directory, with zip64 records where a
+// size, an offset or the entry count needs them. Directory entries of the upload are dropped, as the
+// reference does (`zip -d` in lib/cloud_controller/packager/shared_bits_packer.rb).
+//
+// The uploaded entries are copied in offset order, in ONE sequential (ranged) read of the uploaded
+// object; each pool file is read from its own object. While a pool file is copied its CRC-32 and size
+// are checked (a deflated one is inflated on the side, nothing kept): a mismatch, a missing or
+// short object errors the stream with PooledFileError before the central directory, so a put of the
+// stream's known length never completes. Memory is flat: bytes pass through one reused buffer into
+// the reader's own buffers (a byte stream answering BYOB reads), whatever the package's size.
+import { ByteReader } from "../http/byte-reader";
+import { BitsChangedError, BitsNotFoundError } from "./store";
+import { crc32, ZipError, type ZipEntry } from "./zip";
+
+/** What a pool file contributes: its compressed bytes as a zip stores them, and their facts. */
+export interface PoolPart {
+  size: number;
+  compressedSize: number;
+  crc32: number;
+  /** 0 stored, 8 deflate. */
+  method: number;
+}
+
+/** A file of the package taken from the pool. */
+export interface PooledFile<E extends PoolPart = PoolPart> {
+  /** The path in the package ('/'-separated, already checked and normalized). */
+  path: string;
+  /** Unix permission bits (e.g. 0o644). */
+  mode: number;
+  /** The R2 key of the pool object. */
+  key: string;
+  entry: E;
+}
+
+/** A pool file whose object is missing, or whose bytes do not match its size or CRC-32. */
+export class PooledFileError<E extends PoolPart = PoolPart> extends Error {
+  override readonly name = "PooledFileError";
+  constructor(readonly file: PooledFile<E>, readonly reason: string) {
+    super(`the pooled file ${file.path} (${file.key}) is corrupt: ${reason}`);
+  }
+}
+
+export interface UploadedZip {
+  /** The uploaded object, pinned to its etag. */
+  key: string;
+  etag: string;
+  /** Its central directory entries (src/bits/zip.ts inspectZip), directories included. */
+  entries: readonly ZipEntry[];
+  /** Where its central directory starts: the entries' data all lie before. */
+  centralDirectoryOffset: number;
+}
+
+export interface AssemblyOptions {
+  /** Sizes and offsets from this value on are written as zip64 (default 0xFFFFFFFF; lower only in tests). */
+  zip64Threshold?: number;
+  /** Entry counts from this value on need the zip64 end records (default 0xFFFF; lower only in tests). */
+  zip64EntryThreshold?: number;
+  /** The modification time of pool files (default now). */
+  now?: Date;
+}
+
+/** One entry of the output. */
+interface Item {
+  name: Uint8Array;
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  modTime: number;
+  modDate: number;
+  versionMadeBy: number;
+  versionNeeded: number;
+  internalAttributes: number;
+  externalAttributes: number;
+  /** Where its new local header goes. */
+  offset: number;
+  localZip64: boolean;
+  source: { uploaded: ZipEntry } | { pooled: PooledFile };
+}
+
+export interface AssemblyPlan {
+  /** Bytes of the assembled zip. */
+  length: number;
+  /** Sum of the entries' uncompressed sizes (what MAX_PACKAGE_SIZE limits). */
+  uncompressedSize: number;
+  /** Entries in the assembled zip. */
+  entries: number;
+  zip64: boolean;
+  readonly items: readonly Item[];
+  readonly uploaded: UploadedZip | undefined;
+  readonly centralDirectoryOffset: number;
+  readonly centralDirectorySize: number;
+  readonly zip64Threshold: number;
+}
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const LOCAL_SIZE = 30;
+const CENTRAL_SIZE = 46;
+const ZIP64_EOCD_SIZE = 56;
+const ZIP64_LOCATOR_SIZE = 20;
+const EOCD_SIZE = 22;
+/** A local zip64 extra field carries both sizes. */
+const LOCAL_ZIP64_EXTRA = 4 + 16;
+const FLAG_DATA_DESCRIPTOR = 0x0008;
+const FLAG_UTF8 = 0x0800;
+/** Version made by: unix (3), spec 2.0; 4.5 with zip64. */
+const UNIX = 3 << 8;
+const S_IFREG = 0o100000;
+
+const encoder = new TextEncoder();
+
+/** MS-DOS time and date (the zip format's) of `d`, in UTC. */
+function dosDateTime(d: Date): { time: number; date: number } {
+  const year = Math.min(Math.max(d.getUTCFullYear(), 1980), 2107);
+  return {
+    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
+    date: ((year - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+  };
+}
+
+/**
+ * The layout of the package zip: the uploaded file entries in their offset order (directories, and
+ * files at a path a pool file takes, left out), then the pool files; every offset and the total
+ * length. Reads nothing.
+ */
+export function planAssembly(uploaded: UploadedZip | undefined, pooled: readonly PooledFile[], options: AssemblyOptions = {}): AssemblyPlan {
+  const threshold = options.zip64Threshold ?? 0xffffffff;
+  const entryThreshold = options.zip64EntryThreshold ?? 0xffff;
+  const { time, date } = dosDateTime(options.now ?? new Date());
+  const taken = new Set(pooled.map((p) => p.path));
+  const items: Item[] = [];
+  const files = (uploaded?.entries ?? []).filter((e) => !e.isDirectory && !taken.has(normalizedName(e.name)));
+  files.sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (const e of files) {
+    items.push({
+      name: e.rawName,
+      flags: e.flags & ~FLAG_DATA_DESCRIPTOR,
+      method: e.method,
+      crc32: e.crc32,
+      compressedSize: e.compressedSize,
+      size: e.uncompressedSize,
+      modTime: e.modTime,
+      modDate: e.modDate,
+      versionMadeBy: e.versionMadeBy,
+      versionNeeded: e.versionNeeded,
+      internalAttributes: e.internalAttributes,
+      externalAttributes: e.externalAttributes,
+      offset: 0,
+      localZip64: false,
+      source: { uploaded: e },
+    });
+  }
+  for (const p of pooled) {
+    const name = encoder.encode(p.path);
+    items.push({
+      name,
+      flags: name.some((b) => b >= 0x80) ? FLAG_UTF8 : 0,
+      method: p.entry.method,
+      crc32: p.entry.crc32,
+      compressedSize: p.entry.compressedSize,
+      size: p.entry.size,
+      modTime: time,
+      modDate: date,
+      versionMadeBy: UNIX | 20,
+      versionNeeded: p.entry.method === 8 ? 20 : 10,
+      internalAttributes: 0,
+      externalAttributes: ((S_IFREG | (p.mode & 0o7777)) << 16) >>> 0,
+      offset: 0,
+      localZip64: false,
+      source: { pooled: p },
+    });
+  }
+
+  let offset = 0;
+  let cdSize = 0;
+  let uncompressed = 0;
+  for (const item of items) {
+    item.offset = offset;
+    item.localZip64 = item.size >= threshold || item.compressedSize >= threshold;
+    const cdZip64 = centralZip64Fields(item, threshold);
+    if (item.localZip64 || cdZip64 > 0) {
+      item.versionNeeded = Math.max(item.versionNeeded, 45);
+      if ("pooled" in item.source) item.versionMadeBy = UNIX | 45;
+    }
+    offset += LOCAL_SIZE + item.name.length + (item.localZip64 ? LOCAL_ZIP64_EXTRA : 0) + item.compressedSize;
+    cdSize += CENTRAL_SIZE + item.name.length + (cdZip64 > 0 ? 4 + 8 * cdZip64 : 0);
+    uncompressed += item.size;
+  }
+  const zip64 = items.length >= entryThreshold || offset >= threshold || cdSize >= threshold;
+  return {
+    length: offset + cdSize + (zip64 ? ZIP64_EOCD_SIZE + ZIP64_LOCATOR_SIZE : 0) + EOCD_SIZE,
+    uncompressedSize: uncompressed,
+    entries: items.length,
+    zip64,
+    items,
+    uploaded,
+    centralDirectoryOffset: offset,
+    centralDirectorySize: cdSize,
+    zip64Threshold: threshold,
+  };
+}
+
+/** A name as a path is compared with the pool files' paths ("./a//b" is "a/b"). */
+export function normalizedName(name: string): string {
+  return name.split("/").filter((s) => s !== "" && s !== ".").join("/");
+}
+
+/** How many 8-byte fields the entry's central zip64 extra field holds (uncompressed, compressed, offset). */
+function centralZip64Fields(item: Item, threshold: number): number {
+  return (item.size >= threshold ? 1 : 0) + (item.compressedSize >= threshold ? 1 : 0) + (item.offset >= threshold ? 1 : 0);
+}
+
+class Out {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  pos = 0;
+  constructor(length: number) {
+    this.bytes = new Uint8Array(length);
+    this.view = new DataView(this.bytes.buffer);
+  }
+  u16(v: number) {
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+  }
+  u32(v: number) {
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.pos += 4;
+  }
+  u64(v: number) {
+    this.view.setBigUint64(this.pos, BigInt(v), true);
+    this.pos += 8;
+  }
+  raw(b: Uint8Array) {
+    this.bytes.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+function localHeader(item: Item): Uint8Array {
+  const out = new Out(LOCAL_SIZE + item.name.length + (item.localZip64 ? LOCAL_ZIP64_EXTRA : 0));
+  out.u32(SIG_LOCAL);
+  out.u16(item.versionNeeded);
+  out.u16(item.flags);
+  out.u16(item.method);
+  out.u16(item.modTime);
+  out.u16(item.modDate);
+  out.u32(item.crc32);
+  out.u32(item.localZip64 ? 0xffffffff : item.compressedSize);
+  out.u32(item.localZip64 ? 0xffffffff : item.size);
+  out.u16(item.name.length);
+  out.u16(item.localZip64 ? LOCAL_ZIP64_EXTRA : 0);
+  out.raw(item.name);
+  if (item.localZip64) {
+    out.u16(0x0001);
+    out.u16(16);
+    out.u64(item.size);
+    out.u64(item.compressedSize);
+  }
+  return out.bytes;
+}
+
+function centralHeader(item: Item, threshold: number): Uint8Array {
+  const fields = centralZip64Fields(item, threshold);
+  const extra = fields > 0 ? 4 + 8 * fields : 0;
+  const out = new Out(CENTRAL_SIZE + item.name.length + extra);
+  out.u32(SIG_CENTRAL);
+  out.u16(item.versionMadeBy);
+  out.u16(item.versionNeeded);
+  out.u16(item.flags);
+  out.u16(item.method);
+  out.u16(item.modTime);
+  out.u16(item.modDate);
+  out.u32(item.crc32);
+  out.u32(item.compressedSize >= threshold ? 0xffffffff : item.compressedSize);
+  out.u32(item.size >= threshold ? 0xffffffff : item.size);
+  out.u16(item.name.length);
+  out.u16(extra);
+  out.u16(0); // comment length
+  out.u16(0); // disk number start
+  out.u16(item.internalAttributes);
+  out.u32(item.externalAttributes);
+  out.u32(item.offset >= threshold ? 0xffffffff : item.offset);
+  out.raw(item.name);
+  if (fields > 0) {
+    out.u16(0x0001);
+    out.u16(8 * fields);
+    if (item.size >= threshold) out.u64(item.size);
+    if (item.compressedSize >= threshold) out.u64(item.compressedSize);
+    if (item.offset >= threshold) out.u64(item.offset);
+  }
+  return out.bytes;
+}
+
+function endRecords(plan: AssemblyPlan): Uint8Array {
+  const { entries, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize, zip64 } = plan;
+  const out = new Out((zip64 ? ZIP64_EOCD_SIZE + ZIP64_LOCATOR_SIZE : 0) + EOCD_SIZE);
+  if (zip64) {
+    out.u32(SIG_ZIP64_EOCD);
+    out.u64(ZIP64_EOCD_SIZE - 12);
+    out.u16(UNIX | 45);
+    out.u16(45);
+    out.u32(0);
+    out.u32(0);
+    out.u64(entries);
+    out.u64(entries);
+    out.u64(cdSize);
+    out.u64(cdOffset);
+    out.u32(SIG_ZIP64_LOCATOR);
+    out.u32(0);
+    out.u64(cdOffset + cdSize);
+    out.u32(1);
+  }
+  out.u32(SIG_EOCD);
+  out.u16(0);
+  out.u16(0);
+  out.u16(zip64 ? 0xffff : entries);
+  out.u16(zip64 ? 0xffff : entries);
+  out.u32(zip64 ? 0xffffffff : cdSize);
+  out.u32(zip64 ? 0xffffffff : cdOffset);
+  out.u16(0);
+  return out.bytes;
+}
+
+/** The size of the buffer the copied bytes pass through. */
+const COPY_BUFFER = 256 * 1024;
+
+/** Checks a pool file's bytes as they pass: CRC-32 and size of the (inflated) content. */
+class ContentCheck {
+  private crc = 0;
+  private size = 0;
+  private readonly inflater: { writer: WritableStreamDefaultWriter<Uint8Array>; reading: Promise<void> } | undefined;
+
+  constructor(readonly file: PooledFile) {
+    if (file.entry.method !== 8) return;
+    const stream = new DecompressionStream("deflate-raw");
+    const writer = stream.writable.getWriter();
+    writer.closed.catch(() => undefined);
+    const reading = this.readInflated(new ByteReader(stream.readable as ReadableStream<Uint8Array>));
+    reading.catch(() => undefined); // awaited in write() races and in finish()
+    this.inflater = { writer, reading };
+  }
+
+  private async readInflated(reader: ByteReader): Promise<void> {
+    let buffer = new Uint8Array(64 * 1024);
+    for (;;) {
+      const got = await reader.readSome(buffer);
+      buffer = new Uint8Array(got.buffer);
+      if (got.length === 0) return;
+      this.count(got);
+    }
+  }
+
+  private count(bytes: Uint8Array) {
+    this.size += bytes.length;
+    // More than the recorded size is wrong already; stop inflating a bomb there.
+    if (this.size > this.file.entry.size) throw new PooledFileError(this.file, "its content is longer than recorded");
+    this.crc = crc32(bytes, this.crc);
+  }
+
+  /** Resolves once `bytes` are consumed (the caller may then reuse their buffer). */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.inflater === undefined) return this.count(bytes);
+    const { writer, reading } = this.inflater;
+    // The inflater errors both sides on bad data; the reading side may fail first (too long).
+    await Promise.race([writer.write(bytes), reading.then(() => new Promise<never>(() => undefined))]).catch((e: unknown) => {
+      throw e instanceof PooledFileError ? e : new PooledFileError(this.file, "its deflate data is invalid");
+    });
+  }
+
+  async finish(): Promise<void> {
+    if (this.inflater !== undefined) {
+      const { writer, reading } = this.inflater;
+      try {
+        await writer.close();
+        await reading;
+      } catch (e) {
+        throw e instanceof PooledFileError ? e : new PooledFileError(this.file, "its deflate data is invalid");
+      }
+    }
+    if (this.size !== this.file.entry.size) throw new PooledFileError(this.file, `its content has ${this.size} bytes, not ${this.file.entry.size}`);
+    if (this.crc !== this.file.entry.crc32) throw new PooledFileError(this.file, "its CRC-32 does not match");
+  }
+
+  abort(): void {
+    this.inflater?.writer.abort().catch(() => undefined);
+  }
+}
+
+/**
+ * The bytes of the assembled zip, exactly `plan.length` of them, as a byte stream. Errors: a
+ * PooledFileError (see above); a ZipError "inconsistent" when an uploaded entry's local header is
+ * not where its central directory entry says; BitsNotFoundError / BitsChangedError when the uploaded
+ * object went away or changed; R2's own failures as they are.
+ */
+export function assemblyStream(bucket: R2Bucket, plan: AssemblyPlan): ReadableStream<Uint8Array> {
+  const run = new Assembly(bucket, plan);
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 64 * 1024,
+    async pull(controller) {
+      const request = controller.byobRequest;
+      const view = request?.view;
+      if (request === null || request === undefined || view === null || view === undefined) throw new TypeError("assemblyStream needs byte reads");
+      const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      const n = await run.fill(target);
+      if (n === 0) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
+      request.respond(n);
+    },
+    async cancel() {
+      await run.close();
+    },
+  });
+}
+
+/** The state of one assembly: where it is, and the open source. */
+class Assembly {
+  /** Reused for every copy (a BYOB read moves it; the view that comes back replaces it). */
+  private buffer = new Uint8Array(COPY_BUFFER);
+  /** Bytes ready to go out (a header, or copied bytes in `buffer`). */
+  private pending: Uint8Array = new Uint8Array(0);
+  /** Next item whose local header is due; then the central directory; then the end records. */
+  private next = 0;
+  private phase: "entries" | "central" | "end" | "done" = "entries";
+  private cdNext = 0;
+  /** The copy under way: its source, bytes left, and the check of a pool file. */
+  private copy: { reader: ByteReader; left: number; check: ContentCheck | undefined } | undefined;
+  /** The one read of the uploaded object, and where it stands. */
+  private uploaded: { reader: ByteReader; pos: number } | undefined;
+  private written = 0;
+
+  constructor(private readonly bucket: R2Bucket, private readonly plan: AssemblyPlan) {}
+
+  /** Fills the start of `target` with the next bytes; 0 at the end. */
+  async fill(target: Uint8Array): Promise<number> {
+    for (;;) {
+      if (this.pending.length > 0) {
+        const n = Math.min(this.pending.length, target.length);
+        target.set(this.pending.subarray(0, n));
+        this.pending = this.pending.subarray(n);
+        this.written += n;
+        return n;
+      }
+      if (this.copy !== undefined) {
+        await this.copyMore(Math.min(target.length, this.buffer.length));
+        continue;
+      }
+      if (!(await this.advance())) return 0;
+    }
+  }
+
+  /** Moves to the next piece of output; false when all is written. */
+  private async advance(): Promise<boolean> {
+    const { plan } = this;
+    if (this.phase === "entries") {
+      const item = plan.items[this.next];
+      if (item === undefined) {
+        this.phase = "central";
+        await this.closeUploaded();
+        return true;
+      }
+      this.next++;
+      await this.startCopy(item);
+      this.pending = localHeader(item);
+      return true;
+    }
+    if (this.phase === "central") {
+      const item = plan.items[this.cdNext++];
+      if (item === undefined) {
+        this.phase = "end";
+        return true;
+      }
+      this.pending = centralHeader(item, plan.zip64Threshold);
+      return true;
+    }
+    if (this.phase === "end") {
+      this.phase = "done";
+      this.pending = endRecords(plan);
+      return true;
+    }
+    if (this.written !== plan.length) throw new Error(`assembled ${this.written} bytes, planned ${plan.length}`);
+    return false;
+  }
+
+  private async startCopy(item: Item): Promise<void> {
+    if ("uploaded" in item.source) {
+      const entry = item.source.uploaded;
+      const input = await this.uploadedAt(entry.localHeaderOffset);
+      const header = await input.reader.readInto(new Uint8Array(LOCAL_SIZE));
+      input.pos += header.length;
+      const view = new DataView(header.buffer, header.byteOffset, header.length);
+      if (header.length < LOCAL_SIZE || view.getUint32(0, true) !== SIG_LOCAL) {
+        throw new ZipError("inconsistent", `no local file header where the central directory says ${entry.name} starts`);
+      }
+      await this.skipUploaded(input, view.getUint16(26, true) + view.getUint16(28, true));
+      if (input.pos + entry.compressedSize > (this.plan.uploaded?.centralDirectoryOffset ?? 0)) {
+        throw new ZipError("inconsistent", `${entry.name} runs into the central directory`);
+      }
+      input.pos += entry.compressedSize;
+      this.copy = { reader: input.reader, left: entry.compressedSize, check: undefined };
+      return;
+    }
+    const file = item.source.pooled;
+    const object = await this.bucket.get(file.key);
+    if (object === null) throw new PooledFileError(file, "its object is missing");
+    if (object.size !== file.entry.compressedSize) {
+      await object.body.cancel().catch(() => undefined);
+      throw new PooledFileError(file, `its object has ${object.size} bytes, not ${file.entry.compressedSize}`);
+    }
+    this.copy = { reader: new ByteReader(object.body), left: file.entry.compressedSize, check: new ContentCheck(file) };
+  }
+
+  /** Copies up to `max` bytes of the current copy into `pending` (through the reused buffer). */
+  private async copyMore(max: number): Promise<void> {
+    const copy = this.copy!;
+    if (copy.left === 0) {
+      this.copy = undefined;
+      if (copy.check !== undefined) {
+        await copy.check.finish();
+        // A pool object holds exactly these bytes; nothing more is wanted from it.
+        if (!copy.reader.done) copy.reader.cancel(undefined);
+      }
+      return;
+    }
+    const got = await copy.reader.readInto(this.buffer.subarray(0, Math.min(max, copy.left)) as Uint8Array<ArrayBuffer>);
+    // A BYOB read moved the buffer: keep the new view of it.
+    this.buffer = new Uint8Array(got.buffer);
+    if (got.length === 0) {
+      if (copy.check !== undefined) throw new PooledFileError(copy.check.file, "its object is shorter than recorded");
+      throw new BitsChangedError(this.plan.uploaded?.key ?? "");
+    }
+    if (copy.check !== undefined) await copy.check.write(got);
+    copy.left -= got.length;
+    this.pending = got;
+  }
+
+  /** The uploaded object's one read, positioned at `offset` (which only ever grows). */
+  private async uploadedAt(offset: number): Promise<{ reader: ByteReader; pos: number }> {
+    const up = this.plan.uploaded;
+    if (up === undefined) throw new Error("no uploaded zip");
+    if (this.uploaded === undefined) {
+      const length = up.centralDirectoryOffset - offset;
+      const object = await this.bucket.get(up.key, { range: { offset, length }, onlyIf: { etagMatches: up.etag } });
+      if (object === null) throw new BitsNotFoundError(up.key);
+      if (!("body" in object)) throw new BitsChangedError(up.key);
+      this.uploaded = { reader: new ByteReader(object.body), pos: offset };
+    }
+    const input = this.uploaded;
+    if (offset < input.pos) throw new ZipError("inconsistent", "two entries of the uploaded zip overlap");
+    await this.skipUploaded(input, offset - input.pos);
+    return input;
+  }
+
+  private async skipUploaded(input: { reader: ByteReader; pos: number }, count: number): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      const got = await input.reader.readInto(this.buffer.subarray(0, Math.min(left, this.buffer.length)) as Uint8Array<ArrayBuffer>);
+      this.buffer = new Uint8Array(got.buffer);
+      if (got.length === 0) throw new ZipError("inconsistent", "the uploaded zip is shorter than its central directory says");
+      left -= got.length;
+      input.pos += got.length;
+    }
+  }
+
+  private async closeUploaded(): Promise<void> {
+    const input = this.uploaded;
+    this.uploaded = undefined;
+    if (input !== undefined && !input.reader.done) input.reader.cancel(undefined);
+  }
+
+  /** Stops what is open (the consumer gave up). */
+  async close(): Promise<void> {
+    this.copy?.check?.abort();
+    this.copy?.reader.cancel(undefined);
+    this.copy = undefined;
+    await this.closeUploaded();
+    this.phase = "done";
+  }
+}
