@@ -70,12 +70,18 @@ export const packages = sqliteTable("packages", {
   dockerImage: text("docker_image"),
   dockerUsername: text("docker_username"),
   dockerPassword: text("docker_password"),
+  /**
+   * When the resource pool took this package's files (src/pool/fill.ts); null until then. The sweep
+   * pools READY packages still null whose queue message was lost.
+   */
+  pooledAt: text("pooled_at"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [
   index("packages_created_at_idx").on(t.createdAt, t.id),
   index("packages_app_created_at_idx").on(t.appGuid, t.createdAt, t.id),
   index("packages_state_idx").on(t.state, t.updatedAt),
+  index("packages_unpooled_idx").on(t.updatedAt).where(sql`state = 'READY' AND pooled_at IS NULL`),
 ]);
 
 export const stacks = sqliteTable("stacks", {
@@ -218,6 +224,34 @@ export const rowCounts = sqliteTable("row_counts", {
   n: integer("n").notNull(),
 });
 
+/**
+ * The resource pool (src/pool/): files of READY packages, by SHA-1 of their content, within a scope
+ * (an organization guid, or "global" under RESOURCE_POOL_SCOPE=global). Each row's R2 object
+ * (`pool/<scope>/<sha1>`) holds the entry's compressed bytes as a zip stores them after the local
+ * header, so a package zip is assembled by copying them. The row is written after its object.
+ */
+export const resourcePool = sqliteTable("resource_pool", {
+  scope: text("scope").notNull(),
+  /** Lower-case hex SHA-1 of the uncompressed bytes. */
+  sha1: text("sha1").notNull(),
+  /** Uncompressed bytes. */
+  size: integer("size").notNull(),
+  compressedSize: integer("compressed_size").notNull(),
+  /** CRC-32 of the uncompressed bytes, unsigned, as a zip stores it. */
+  crc32: integer("crc32").notNull(),
+  /** 0 stored, 8 deflate. */
+  method: integer("method").notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: text("last_used_at").notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.scope, t.sha1] }),
+  index("resource_pool_last_used_idx").on(t.lastUsedAt),
+  // Matching across scopes (an admin's match) goes by SHA-1 alone.
+  index("resource_pool_sha1_idx").on(t.sha1),
+  // Filling skips entries already pooled by what the central directory tells before any byte is read.
+  index("resource_pool_crc_idx").on(t.scope, t.crc32, t.size),
+]);
+
 export type Organization = typeof organizations.$inferSelect;
 export type Space = typeof spaces.$inferSelect;
 export type App = typeof apps.$inferSelect;
@@ -228,3 +262,4 @@ export type Job = typeof jobs.$inferSelect;
 export type Role = typeof roles.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type ResourcePoolRow = typeof resourcePool.$inferSelect;

@@ -157,6 +157,7 @@ export function newPackageRow(input: NewPackage): Package {
     dockerImage: input.docker?.image ?? null,
     dockerUsername: input.docker?.username ?? null,
     dockerPassword: input.docker?.password ?? null,
+    pooledAt: null,
     createdAt: timestamp(),
     updatedAt: null,
   };
