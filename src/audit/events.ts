@@ -13,12 +13,14 @@ export interface AuditEventInput {
   organizationGuid?: string | null;
   /** The event's metadata: request fields (secrets redacted), guids. */
   data?: Record<string, unknown>;
+  /** The event's own guid, when the caller must be able to name it later; else a fresh one. */
+  guid?: string;
 }
 
 /** The insert for one audit event, to run alone or inside the caller's `db.batch([...])`. */
 export function auditEventInsert(db: Db, event: AuditEventInput) {
   return db.insert(auditEvents).values({
-    guid: crypto.randomUUID(),
+    guid: event.guid ?? crypto.randomUUID(),
     type: event.type,
     actorGuid: event.actor.guid,
     actorType: event.actor.isClient ? "client" : "user",

@@ -43,7 +43,7 @@ async function uploaded(zip: Uint8Array): Promise<UploadedZip> {
   const reader = await openBitsReader(env.BITS, key);
   const entries: ZipEntry[] = [];
   const summary = await inspectZip(reader!, { onEntry: (e) => entries.push(e) });
-  return { key, etag: object.etag, entries, centralDirectoryOffset: summary.centralDirectoryOffset };
+  return { key, etag: object!.etag, entries, centralDirectoryOffset: summary.centralDirectoryOffset };
 }
 
 async function assemble(up: UploadedZip | undefined, pooled: PooledFile[], options = {}, bucket: R2Bucket = env.BITS) {

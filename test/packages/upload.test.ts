@@ -64,18 +64,19 @@ describe("upload", () => {
     expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(zip);
   });
 
-  it("C69 a non-empty resources list is refused with a clear 422 (contract: no resource cache); [] is accepted", async () => {
-    const pkg = await createBits(w.A.guid);
+  it("C69 resources in the v2 and the v3 form are accepted; files the pool does not hold fail the package (FAILED, nothing stored); [] is accepted", async () => {
     const v2 = JSON.stringify([{ fn: "path/to/content.txt", size: 123, sha1: "b907173290db6a155949ab4dc9b2d019dea0c901" }]);
     const v3 = JSON.stringify([{ path: "path/to/content.txt", size_in_bytes: 123, checksum: { value: "b907173290db6a155949ab4dc9b2d019dea0c901" } }]);
     for (const resources of [v2, v3]) {
+      const pkg = await createBits(w.A.guid);
       const res = await uploadParts(pkg.guid, [{ name: "resources", data: resources }, bitsPart(await appZip())]);
-      expect(res.status).toBe(422);
-      const error = await v3Error(res);
-      expect(error.title).toBe("CF-UnprocessableEntity");
-      expect(error.detail).toMatch(/^Resources must be an empty list: this Cloud Controller keeps no resource cache/);
-      await expectUntouched(pkg.guid);
+      expect(res.status).toBe(200);
+      const body = await jsonOf<PackageJson>(res);
+      expect(body.state).toBe("FAILED");
+      expect(body.data.error).toMatch(/does not hold the matched file 'path\/to\/content.txt'/);
+      expect(await packageKeys(pkg.guid)).toEqual([]);
     }
+    const pkg = await createBits(w.A.guid);
     const ok = await uploadParts(pkg.guid, [{ name: "resources", data: "[]" }, bitsPart(await appZip())]);
     expect(ok.status).toBe(200);
     expect((await jsonOf<PackageJson>(ok)).state).toBe("READY");

@@ -31,7 +31,7 @@ import {
   updateDockerCredentials, type AppRef, type PackageWithApp,
 } from "./store";
 import { expirePackagesOfApp } from "./sweep";
-import { NOTHING_UPLOADED, receivePackageUpload } from "./upload";
+import { NOTHING_UPLOADED, receivePackageUpload, uploadTarget } from "./upload";
 
 type Ctx = Context<AppEnv>;
 
@@ -63,8 +63,9 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
 }
 
 /** The audit event of a package change, actee the app (packages.md §10). */
-function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>) {
+function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>, guid?: string) {
   return auditEventInsert(db, {
+    ...(guid === undefined ? {} : { guid }),
     type: `audit.app.package.${type}`,
     actor: who,
     actee: { guid: app.guid, type: "app", name: app.name },
@@ -226,10 +227,15 @@ export const packageRoutes = new Hono<AppEnv>()
     if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
 
     // One conditional update decides a race; losers never read the body.
+    const who = identityOf(c);
     const bitsKey = newBitsKey("packages", pkg.guid);
-    const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
+    const auditGuid = crypto.randomUUID();
+    const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, who, "upload", app, { package_guid: pkg.guid }, auditGuid));
     if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
-    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+    await receivePackageUpload(db, c.req.raw, uploadTarget({
+      pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE),
+      env: c.env, who, organizationGuid: app.organizationGuid, auditGuid,
+    }));
     return json(c, await presentCurrent(db, pkg.guid));
   })
   .get("/:guid/download", read, async (c) => {

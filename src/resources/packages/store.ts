@@ -7,7 +7,7 @@ import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
 import { timestamp, type Db } from "../../db/client";
-import { apps, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
+import { apps, auditEvents, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
 import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
@@ -198,11 +198,36 @@ export async function acceptUpload(db: Db, guid: string, bitsKey: string, audit:
   }
 }
 
-/** Back to AWAITING_UPLOAD after a refused request (bad form fields): the package may be uploaded again. */
-export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promise<boolean> {
+/**
+ * Back to AWAITING_UPLOAD after a refused request (bad form fields), and without the upload's audit
+ * event (`auditGuid`, written by acceptUpload), since refused input leaves nothing behind: the
+ * package may be uploaded again.
+ */
+export async function reopenUpload(db: Db, pkg: Package, bitsKey: string, auditGuid: string): Promise<boolean> {
+  try {
+    await db.batch([
+      db.update(packages)
+        .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
+        .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey))),
+      guard(db, sql`changes() = 1`),
+      db.delete(auditEvents).where(eq(auditEvents.guid, auditGuid)),
+    ]);
+    return true;
+  } catch (err) {
+    if (isGuardFailure(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Moves an upload in progress to another key (bits sent before their `resources`: the package is
+ * assembled at a new key from the object at the old one), if the package still has this attempt's
+ * key. False when the sweep failed it or it was deleted meanwhile.
+ */
+export async function moveUpload(db: Db, guid: string, from: string, to: string): Promise<boolean> {
   const rows = await db.update(packages)
-    .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
-    .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey)))
+    .set({ bitsKey: to })
+    .where(and(eq(packages.guid, guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, from)))
     .returning({ guid: packages.guid });
   return rows.length === 1;
 }

@@ -3,26 +3,35 @@
 // with SHA-1 and SHA-256 computed on the way, then the zip's end records and central directory are
 // checked through ranged reads. Nothing is ever held whole in memory.
 //
+// With a non-empty `resources` part (files matched in the resource pool) the uploaded zip is only a
+// staging object: the package is assembled from its entries and the pool files (./assembly.ts).
+//
 // Outcomes:
-// - refused (a bad form field, or a body that is not multipart before any bits arrived): the object
-//   is deleted, the package goes back to AWAITING_UPLOAD, and the client gets the 4xx;
-// - failed (the bits broke off, are too large, or are not a valid zip): the object is deleted and the
-//   package is FAILED with data.error;
+// - refused (a bad form field, or a body that is not multipart before any bits arrived): the objects
+//   are deleted, the package goes back to AWAITING_UPLOAD without the upload's audit event, and the
+//   client gets the 4xx;
+// - failed (the bits broke off, are too large, or are not a valid zip; a matched file is not in the
+//   pool or is corrupt): the objects are deleted and the package is FAILED with data.error;
 // - ready: READY with both checksums, then older packages of the app expire.
+import type { Identity } from "../../auth/token";
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
+import type { Bindings } from "../../env";
 import { ApiError, unprocessable } from "../../http/errors";
 import { lengthIfLast, readMultipart } from "../../http/multipart";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
+import { assemblePackage } from "./assembly";
+import { parseResources, type MatchedResource } from "./resources";
 import { markFailed, markReady, reopenUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
 
-/** The `resources` field is a small JSON list; more than this is not a resource list. */
-const MAX_RESOURCES_FIELD_BYTES = 1024 * 1024;
+/**
+ * The `resources` field is a JSON list of the matched files (about 150 bytes each): 4 MiB is over
+ * 25,000 of them. More is not a resource list.
+ */
+const MAX_RESOURCES_FIELD_BYTES = 4 * 1024 * 1024;
 
-export const NON_EMPTY_RESOURCES =
-  "Resources must be an empty list: this Cloud Controller keeps no resource cache (POST /v3/resource_matches matches nothing), so every file belongs in the 'bits' zip";
 export const NOTHING_UPLOADED = "Upload must include either resources or bits";
 
 /** The message of a package whose uncompressed size is over MAX_PACKAGE_SIZE (the reference's). */
@@ -36,16 +45,29 @@ export const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
 export const rawBitsLimit = (maxPackageSize: number) => maxPackageSize + Math.floor(maxPackageSize / 2) + 16 * 1024 * 1024;
 
 type Received =
-  | { kind: "stored"; bits: StoredBits }
+  | { kind: "stored"; bits: StoredBits | undefined; resources: MatchedResource[] }
   | { kind: "refused"; error: ApiError }
   | { kind: "failed"; error: string }
   | { kind: "blobstore"; cause: unknown };
 
 export interface UploadTarget {
   pkg: Package;
+  /** The key acceptUpload gave the package. */
   bitsKey: string;
+  /** Where the bits go when matched resources are announced before them (the package is then assembled at bitsKey). */
+  stagingKey: string;
   bucket: R2Bucket;
   maxPackageSize: number;
+  env: Bindings;
+  who: Identity;
+  organizationGuid: string;
+  /** The upload's audit event (acceptUpload), removed again when the request is refused. */
+  auditGuid: string;
+}
+
+/** A target for `pkg` whose upload was accepted under `bitsKey`. */
+export function uploadTarget(input: Omit<UploadTarget, "stagingKey">): UploadTarget {
+  return { ...input, stagingKey: newBitsKey("packages", input.pkg.guid) };
 }
 
 /**
@@ -57,8 +79,8 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
   const received = await receiveParts(request, target);
   switch (received.kind) {
     case "refused":
-      await deleteBits(bucket, bitsKey);
-      await reopenUpload(db, pkg, bitsKey);
+      await deleteBits(bucket, [bitsKey, target.stagingKey]);
+      await reopenUpload(db, pkg, bitsKey, target.auditGuid);
       throw received.error;
     case "failed":
       await fail(db, target, received.error);
@@ -68,6 +90,11 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
       await fail(db, target, BLOBSTORE_FAILURE);
       throw new ApiError("BlobstoreUnavailable");
   }
+  if (received.resources.length > 0) {
+    await assemblePackage(db, target, received.bits, received.resources);
+    return;
+  }
+  if (received.bits === undefined) throw new Error("unreachable: neither bits nor resources");
 
   const problem = await zipProblem(bucket, bitsKey, target.maxPackageSize);
   if (problem === "blobstore") {
@@ -87,33 +114,42 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
   await expirePackagesOfApp(db, bucket, pkg.appGuid);
 }
 
-/** The object first (a crash in between leaves the package to the sweep), then the state. */
-async function fail(db: Db, target: UploadTarget, error: string): Promise<void> {
-  await deleteBits(target.bucket, target.bitsKey).catch(() => undefined);
-  await markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", target.bitsKey, error);
+/**
+ * The objects first (a crash in between leaves the package to the sweep), then the state. `bitsKey`:
+ * the key the package names now (assembly may have moved it).
+ */
+export async function fail(db: Db, target: UploadTarget, error: string, bitsKey = target.bitsKey, others: readonly string[] = []): Promise<void> {
+  await deleteBits(target.bucket, [bitsKey, target.stagingKey, ...others]).catch(() => undefined);
+  await markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", bitsKey, error);
 }
 
 async function receiveParts(request: Request, target: UploadTarget): Promise<Received> {
   let bits: StoredBits | undefined;
   let bitsStarted = false;
-  let resources: string | undefined;
+  let resources: MatchedResource[] | undefined;
   const unknownFields: string[] = [];
   try {
     for await (const part of readMultipart(request)) {
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
+        // With matched resources announced, the zip is staged and the package assembled from it
+        // (bits sent before `resources` are stored at bitsKey; assembly then moves the package).
+        const key = resources !== undefined && resources.length > 0 ? target.stagingKey : target.bitsKey;
         // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
-        bits = await putBits(target.bucket, target.bitsKey, part.body, {
+        bits = await putBits(target.bucket, key, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
           expectedLength: lengthIfLast(request, part),
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
-        resources = await part.text(MAX_RESOURCES_FIELD_BYTES);
         // Refused as soon as known: the bits that may follow are then never read.
-        const problem = resourcesProblem(resources);
-        if (problem !== undefined) return { kind: "refused", error: unprocessable(problem) };
+        try {
+          resources = parseResources(await part.text(MAX_RESOURCES_FIELD_BYTES));
+        } catch (err) {
+          if (err instanceof ApiError && err.errorName !== "MessageParseError") return { kind: "refused", error: err };
+          throw err;
+        }
       } else if (!unknownFields.includes(part.name)) {
         unknownFields.push(part.name); // not read: the parser skips it
       }
@@ -128,21 +164,9 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
   if (unknownFields.length > 0) {
     return { kind: "refused", error: unprocessable(`Unknown field(s): ${unknownFields.map((f) => `'${f}'`).join(", ")}`) };
   }
-  if (bits === undefined) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
-  return { kind: "stored", bits };
-}
-
-/** `resources` may be absent or `[]`: this service matches no resources, so there is nothing to add. */
-function resourcesProblem(text: string): string | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return "Resources must be valid JSON.";
-  }
-  if (!Array.isArray(value)) return "Resources must be valid JSON.";
-  if (value.length > 0) return NON_EMPTY_RESOURCES;
-  return undefined;
+  // `resources: []` alone uploads nothing (app/messages/package_upload_message.rb).
+  if (bits === undefined && (resources === undefined || resources.length === 0)) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
+  return { kind: "stored", bits, resources: resources ?? [] };
 }
 
 /** What is wrong with the stored zip (the message for data.error), "blobstore" if R2 failed, or undefined. */
