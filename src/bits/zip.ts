@@ -49,7 +49,14 @@ export interface ZipEntry {
   uncompressedSize: number;
   /** Where the entry's local header is in the object (the prefix already added). */
   localHeaderOffset: number;
+  /** "Version made by": its high byte is the host system (3: unix, whose mode is in externalAttributes >>> 16). */
+  madeBy: number;
+  externalAttributes: number;
 }
+
+/** A unix symbolic link (S_IFLNK in the mode of a zip made on unix). */
+export const isSymlink = (entry: Pick<ZipEntry, "madeBy" | "externalAttributes">): boolean =>
+  entry.madeBy >>> 8 === 3 && ((entry.externalAttributes >>> 16) & 0o170000) === 0o120000;
 
 export interface ZipSummary {
   /** Entries in the central directory, directories included. */
@@ -304,6 +311,8 @@ function parseCentralEntry(b: Uint8Array, nameLen: number, extraLen: number, shi
     compressedSize,
     uncompressedSize,
     localHeaderOffset: localHeaderOffset + shift,
+    madeBy: u16(b, 4),
+    externalAttributes: u32(b, 38),
   };
 }
 
@@ -370,8 +379,8 @@ async function inflateRaw(raw: Uint8Array, expected: number): Promise<Uint8Array
 }
 
 let crcTable: Uint32Array | undefined;
-/** CRC-32 (IEEE), as zip uses it. */
-export function crc32(data: Uint8Array): number {
+/** CRC-32 (IEEE), as zip uses it; `previous` continues the CRC of the bytes before `data`. */
+export function crc32(data: Uint8Array, previous = 0): number {
   if (crcTable === undefined) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -380,7 +389,7 @@ export function crc32(data: Uint8Array): number {
       crcTable[n] = c >>> 0;
     }
   }
-  let crc = 0xffffffff;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) crc = (crcTable[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

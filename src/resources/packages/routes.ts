@@ -156,7 +156,7 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   const created = await insertPackage(db, row, [
     packageEvent(db, who, "create", app, { package_guid: row.guid, request: { source_package_guid: source.pkg.guid } }),
   ]);
-  if (bits) await copyPackageBits(db, c.env.BITS, source.pkg, created);
+  if (bits) await copyPackageBits(db, c.env.BITS, source.pkg, created, c.env.POOL_QUEUE);
   else await expirePackagesOfApp(db, c.env.BITS, app.guid);
   return json(c, await presentCurrent(db, created.guid), 201);
 }
@@ -229,7 +229,7 @@ export const packageRoutes = new Hono<AppEnv>()
     const bitsKey = newBitsKey("packages", pkg.guid);
     const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
     if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
-    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE), pool: c.env.POOL_QUEUE });
     return json(c, await presentCurrent(db, pkg.guid));
   })
   .get("/:guid/download", read, async (c) => {

@@ -17,6 +17,7 @@ import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
+import type { PoolMessage } from "../../pool/fill";
 
 /** The `resources` field is a small JSON list; more than this is not a resource list. */
 const MAX_RESOURCES_FIELD_BYTES = 1024 * 1024;
@@ -46,6 +47,8 @@ export interface UploadTarget {
   bitsKey: string;
   bucket: R2Bucket;
   maxPackageSize: number;
+  /** Where the READY package's files go to be pooled (src/pool/fill.ts). */
+  pool: Queue<PoolMessage>;
 }
 
 /**
@@ -79,7 +82,7 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
     return;
   }
   const { sha1, sha256, size } = received.bits;
-  if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", bitsKey, { sha1, sha256, size }))) {
+  if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", bitsKey, { sha1, sha256, size }, target.pool))) {
     // Deleted, or failed by the sweep, while the bits were arriving: they belong to nobody.
     await deleteBits(bucket, bitsKey);
     return;
