@@ -1,13 +1,16 @@
-// The scheduled sweep (wrangler.toml [triggers]): ends what dead requests left half-done.
+// The scheduled sweep (wrangler.toml [triggers]): ends what dead requests left half-done, and keeps
+// the resource pool filled and pruned.
 import type { Bindings } from "./env";
 import { database } from "./db/client";
 import { failLostJobs } from "./jobs/jobs";
 import { sweepPackages } from "./resources/packages/sweep";
 import { sweepBuildpackBits } from "./resources/buildpacks/upload";
+import { sweepPool } from "./pool/sweep";
 
 export async function housekeeping(env: Bindings, now = Date.now()): Promise<void> {
   const db = database(env.DB);
   await failLostJobs(db, now);
   await sweepPackages(db, env.BITS, now);
   await sweepBuildpackBits(db, env.BITS, now);
+  await sweepPool(db, env, now);
 }

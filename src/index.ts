@@ -4,6 +4,7 @@ import type { AppEnv, Bindings } from "./env";
 import { database } from "./db/client";
 import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
+import { consumePoolMessages } from "./pool/fill";
 import { ApiError, renderError } from "./http/errors";
 import { standardHeaders } from "./http/headers";
 import { v2JobRoutes, v3JobRoutes } from "./jobs/routes";
@@ -52,6 +53,10 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(housekeeping(env));
+  },
+  // The resource pool's queue (POOL_QUEUE): READY packages' files go into the pool (src/pool/fill.ts).
+  async queue(batch, env) {
+    await consumePoolMessages(batch, env);
   },
 } satisfies ExportedHandler<Bindings>;
 

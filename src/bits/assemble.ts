@@ -151,7 +151,7 @@ export function planAssembly(uploaded: UploadedZip | undefined, pooled: readonly
       size: e.uncompressedSize,
       modTime: e.modTime,
       modDate: e.modDate,
-      versionMadeBy: e.versionMadeBy,
+      versionMadeBy: e.madeBy,
       versionNeeded: e.versionNeeded,
       internalAttributes: e.internalAttributes,
       externalAttributes: e.externalAttributes,

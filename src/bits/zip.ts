@@ -49,8 +49,9 @@ export interface ZipEntry {
   uncompressedSize: number;
   /** Where the entry's local header is in the object (the prefix already added). */
   localHeaderOffset: number;
-  /** Version made by (high byte: the host system, 3 = unix) and version needed to extract. */
-  versionMadeBy: number;
+  /** "Version made by": its high byte is the host system (3: unix, whose mode is in externalAttributes >>> 16). */
+  madeBy: number;
+  /** Version needed to extract. */
   versionNeeded: number;
   /** MS-DOS time and date of the last modification. */
   modTime: number;
@@ -61,6 +62,10 @@ export interface ZipEntry {
   /** The name as stored (a copy), for writing it again unchanged. */
   rawName: Uint8Array;
 }
+
+/** A unix symbolic link (S_IFLNK in the mode of a zip made on unix). */
+export const isSymlink = (entry: Pick<ZipEntry, "madeBy" | "externalAttributes">): boolean =>
+  entry.madeBy >>> 8 === 3 && ((entry.externalAttributes >>> 16) & 0o170000) === 0o120000;
 
 export interface ZipSummary {
   /** Entries in the central directory, directories included. */
@@ -313,7 +318,7 @@ function parseCentralEntry(b: Uint8Array, nameLen: number, extraLen: number, shi
     method: u16(b, 10),
     flags: u16(b, 8),
     crc32: u32(b, 16),
-    versionMadeBy: u16(b, 4),
+    madeBy: u16(b, 4),
     versionNeeded: u16(b, 6),
     modTime: u16(b, 12),
     modDate: u16(b, 14),

@@ -81,7 +81,7 @@ export const packages = sqliteTable("packages", {
   index("packages_created_at_idx").on(t.createdAt, t.id),
   index("packages_app_created_at_idx").on(t.appGuid, t.createdAt, t.id),
   index("packages_state_idx").on(t.state, t.updatedAt),
-  index("packages_unpooled_idx").on(t.updatedAt).where(sql`state = 'READY' AND pooled_at IS NULL`),
+  index("packages_unpooled_idx").on(t.updatedAt).where(sql`state = 'READY' AND type = 'bits' AND pooled_at IS NULL`),
 ]);
 
 export const stacks = sqliteTable("stacks", {

@@ -78,7 +78,7 @@ describe("assembly", () => {
     expect(back.contents.get("lib/text.txt")).toEqual(text);
     const modes = Object.fromEntries(back.entries.map((e) => [e.name, ((e.externalAttributes >>> 16) & 0o177777).toString(8)]));
     expect(modes).toEqual({ "app/a.txt": "100644", "app/b.txt": "100644", "empty.txt": "100644", "lib/big.bin": "100600", "lib/text.txt": "100755" });
-    expect(back.entries.map((e) => e.versionMadeBy >> 8)).toEqual([3, 3, 3, 3, 3]);
+    expect(back.entries.map((e) => e.madeBy >> 8)).toEqual([3, 3, 3, 3, 3]);
     expect(plan.uncompressedSize).toBe(6 + 10_000 + big.length + text.length);
     // The checksums are those of the stored bytes.
     const bytes = new Uint8Array(await (await env.BITS.get(key))!.arrayBuffer());

@@ -178,6 +178,12 @@ describe("upload with resources", () => {
       out.set(b.subarray(0, out.length));
       return out;
     }));
+    const match = async () => {
+      const res = await call("POST", "/v3/resource_matches", { auth: await adminAuth(), body: { resources: [resource("good.bin", good, "644"), resource("bad.txt", bad, "644")] } });
+      expect(res.status).toBe(201);
+      return (await jsonOf<{ resources: { path: string }[] }>(res)).resources.map((r) => r.path);
+    };
+    expect(await match()).toEqual(["good.bin", "bad.txt"]);
     const pkg = await createBits(w.A.guid);
     const res = await uploadParts(pkg.guid, [resourcesPart([resource("good.bin", good), resource("bad.txt", bad)]), bitsPart(await buildZip([{ name: "x", data: "x" }]))]);
     const body = await jsonOf<PackageJson>(res);
@@ -187,6 +193,8 @@ describe("upload with resources", () => {
     expect(await env.BITS.head(poolKey(bad.entry.scope, bad.sha1))).toBeNull();
     const left = await pooledForUpload(db(), env, admin, w.O.guid, [bad.sha1, good.sha1]);
     expect([...left.keys()]).toEqual([good.sha1]);
+    // The client's next match no longer offers it.
+    expect(await match()).toEqual(["good.bin"]);
   });
 
   it("a pool row whose object is missing is treated as corrupt: removed, FAILED", async () => {

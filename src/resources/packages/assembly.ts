@@ -91,7 +91,7 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
       throw err;
     }
     await deleteBits(bucket, [...others, target.stagingKey]);
-    if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", packageKey, stored))) {
+    if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", packageKey, stored, target.pool))) {
       // Deleted, or failed by the sweep, meanwhile: the object belongs to nobody.
       await deleteBits(bucket, packageKey);
       return;

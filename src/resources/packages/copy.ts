@@ -7,16 +7,17 @@ import type { Package } from "../../db/schema";
 import { copyBits, deleteBits } from "../../bits/store";
 import { markFailed, markReady } from "./store";
 import { expirePackagesOfApp } from "./sweep";
+import type { PoolMessage } from "../../pool/fill";
 
 /** Copies the source's object to the copy's key and leaves the copy READY or FAILED ("failed to copy - ..."). */
-export async function copyPackageBits(db: Db, bucket: R2Bucket, source: Package, copy: Package): Promise<void> {
+export async function copyPackageBits(db: Db, bucket: R2Bucket, source: Package, copy: Package, pool: Queue<PoolMessage>): Promise<void> {
   const key = copy.bitsKey;
   if (key === null) return;
   let error: string;
   try {
     const copied = source.bitsKey === null ? null : await copyBits(bucket, source.bitsKey, key);
     if (copied !== null) {
-      if (!(await markReady(db, copy.guid, "COPYING", key, copied))) await deleteBits(bucket, key);
+      if (!(await markReady(db, copy.guid, "COPYING", key, copied, pool))) await deleteBits(bucket, key);
       else await expirePackagesOfApp(db, bucket, copy.appGuid);
       return;
     }

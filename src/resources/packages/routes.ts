@@ -157,7 +157,7 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   const created = await insertPackage(db, row, [
     packageEvent(db, who, "create", app, { package_guid: row.guid, request: { source_package_guid: source.pkg.guid } }),
   ]);
-  if (bits) await copyPackageBits(db, c.env.BITS, source.pkg, created);
+  if (bits) await copyPackageBits(db, c.env.BITS, source.pkg, created, c.env.POOL_QUEUE);
   else await expirePackagesOfApp(db, c.env.BITS, app.guid);
   return json(c, await presentCurrent(db, created.guid), 201);
 }
@@ -234,7 +234,7 @@ export const packageRoutes = new Hono<AppEnv>()
     if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
     await receivePackageUpload(db, c.req.raw, uploadTarget({
       pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE),
-      env: c.env, who, organizationGuid: app.organizationGuid, auditGuid,
+      env: c.env, who, organizationGuid: app.organizationGuid, auditGuid, pool: c.env.POOL_QUEUE,
     }));
     return json(c, await presentCurrent(db, pkg.guid));
   })

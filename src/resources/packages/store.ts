@@ -18,6 +18,7 @@ import {
 } from "../../metadata/store";
 import type { Metadata } from "../../metadata/types";
 import type { DockerCredentials, PackageType } from "./schema";
+import { announceReady, type PoolMessage } from "../../pool/fill";
 
 /** The app a package belongs to, with what permissions and audit events need. */
 export interface AppRef {
@@ -239,15 +240,18 @@ export interface StoredChecksums {
 }
 
 /**
- * READY with the checksums, if the package is still in `from` with this attempt's key. False when
- * the sweep failed it or it was deleted meanwhile: the caller then deletes its object.
+ * READY with the checksums, if the package is still in `from` with this attempt's key, and then the
+ * message that pools its files (src/pool/fill.ts) to `pool`. False when the sweep failed it or it was
+ * deleted meanwhile: the caller then deletes its object.
  */
-export async function markReady(db: Db, guid: string, from: PackageState, bitsKey: string, bits: StoredChecksums): Promise<boolean> {
+export async function markReady(db: Db, guid: string, from: PackageState, bitsKey: string, bits: StoredChecksums, pool: Queue<PoolMessage>): Promise<boolean> {
   const rows = await db.update(packages)
     .set({ state: "READY", sha1: bits.sha1, sha256: bits.sha256, bitsSize: bits.size, error: null, updatedAt: timestamp() })
     .where(and(eq(packages.guid, guid), eq(packages.state, from), eq(packages.bitsKey, bitsKey)))
     .returning({ guid: packages.guid });
-  return rows.length === 1;
+  if (rows.length !== 1) return false;
+  await announceReady(pool, guid);
+  return true;
 }
 
 /** FAILED with `error` and no bits, if the package is still in `from` with this attempt's key. */

@@ -25,6 +25,7 @@ import { assemblePackage } from "./assembly";
 import { parseResources, type MatchedResource } from "./resources";
 import { markFailed, markReady, reopenUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
+import type { PoolMessage } from "../../pool/fill";
 
 /**
  * The `resources` field is a JSON list of the matched files (about 150 bytes each): 4 MiB is over
@@ -63,6 +64,8 @@ export interface UploadTarget {
   organizationGuid: string;
   /** The upload's audit event (acceptUpload), removed again when the request is refused. */
   auditGuid: string;
+  /** Where the READY package's files go to be pooled (src/pool/fill.ts). */
+  pool: Queue<PoolMessage>;
 }
 
 /** A target for `pkg` whose upload was accepted under `bitsKey`. */
@@ -106,7 +109,7 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
     return;
   }
   const { sha1, sha256, size } = received.bits;
-  if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", bitsKey, { sha1, sha256, size }))) {
+  if (!(await markReady(db, pkg.guid, "PROCESSING_UPLOAD", bitsKey, { sha1, sha256, size }, target.pool))) {
     // Deleted, or failed by the sweep, while the bits were arriving: they belong to nobody.
     await deleteBits(bucket, bitsKey);
     return;
