@@ -23,9 +23,11 @@ import { buildpackGuid, prepareDatabase, SMALL, TARGET_APP, TARGET_PACKAGE } fro
 import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
 import { startWorker, wrangler } from "./lib/worker.mjs";
 import { MiB, streamedZip } from "./lib/zip.mjs";
+import { change, makeApp, matchBody, uploadForm, writeZip } from "./lib/push.mjs";
+import { withMemory } from "./lib/bits.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200"];
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "push"];
 const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits"];
 
 const { values: opts } = parseArgs({
@@ -467,6 +469,113 @@ async function bits200(app, bare, token) {
   }
 }
 
+/**
+ * Resource matching (issue 11): an app of 2,000 files and 200 MB (and one of 500 files and 50 MB, to see
+ * whether memory grows with the package), pushed as the cf CLI does: the first push matches nothing and
+ * uploads the whole zip; once the pool has filled (the queue consumer, polled through the match
+ * endpoint), a second push with one file changed matches the rest and uploads only the changed and the
+ * small files. Its match + upload + READY time against the bare worker copying the resulting package
+ * object R2 to R2 (the floor of a package materialized as one object), its client bytes, and workerd's
+ * peak memory while assembling against the bare worker's single put of the same bytes.
+ */
+async function push(app, bare, token) {
+  results.push = [];
+  for (const [files, small, megabytes] of [[500, 25, 50], [2000, 100, 200]]) {
+    const label = `${fmt(files)} files, ${megabytes} MB`;
+    const list = makeApp({ files, small, totalBytes: megabytes * 1000 * 1000 });
+    const zipFile = join(state, `push-${megabytes}.zip`);
+    const zipSize = await writeZip(list, zipFile);
+    const appGuid = await createApp(app, token, `bench-push-${megabytes}`);
+    const match = async () => {
+      const body = matchBody(list);
+      const res = await fetch(`${app.url}/v3/resource_matches`, { method: "POST", headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`match answered ${res.status}: ${text.slice(0, 300)}`);
+      return { matched: JSON.parse(text).resources, sent: Buffer.byteLength(body) };
+    };
+
+    // First push: nothing matches, the whole zip goes up.
+    const pkg1 = await createBitsPackage(app, token, appGuid);
+    let t = process.hrtime.bigint();
+    const m1 = await match();
+    if (m1.matched.length !== 0) throw new Error(`a first push matched ${m1.matched.length} files`);
+    const up1 = await uploadPackage(app, token, pkg1, { size: zipSize, chunks: () => createReadStream(zipFile, { highWaterMark: 256 * 1024 }) });
+    const firstSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const firstSent = m1.sent + up1.bytes;
+    rm(zipFile);
+
+    // The pool fills off the request path.
+    const eligible = list.filter((f) => f.size > 65536).length;
+    const fillStart = Date.now();
+    for (;;) {
+      const { matched } = await match();
+      if (matched.length === eligible) break;
+      if (Date.now() - fillStart > 20 * 60 * 1000) throw new Error(`the pool holds ${matched.length} of ${eligible} files after 20 minutes`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const fillSeconds = (Date.now() - fillStart) / 1000;
+    log(`push ${label}: first push ${firstSeconds.toFixed(1)} s; pool filled ${fillSeconds.toFixed(0)} s after it`);
+
+    // Second push: one big file changed.
+    change(list[0]);
+    const pkg2 = await createBitsPackage(app, token, appGuid);
+    t = process.hrtime.bigint();
+    const m2 = await match();
+    const have = new Set(m2.matched.map((r) => r.checksum.value));
+    const missing = list.filter((f) => !have.has(f.sha1));
+    const form = uploadForm(JSON.stringify(m2.matched), await writeZip(missing, null));
+    const up2 = await withMemory(app, async () => {
+      const res = await fetch(`${app.url}/v3/packages/${pkg2}/upload`, {
+        method: "POST", body: form.body, headers: { authorization: `bearer ${token}`, "content-type": form.contentType },
+      });
+      const pkg = JSON.parse(await res.text());
+      if (res.status !== 200 || pkg.state !== "READY") throw new Error(`second push answered ${res.status} ${pkg.state}: ${JSON.stringify(pkg.data ?? pkg)}`);
+      return { pkg };
+    });
+    const secondSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const secondSent = m2.sent + form.body.length;
+
+    // The same bytes for the bare worker: its single put of them (memory floor), then its R2-to-R2 copy (time floor).
+    const pkgFile = join(state, `push-${megabytes}-package.zip`);
+    const res = await fetch(`${app.url}/v3/packages/${pkg2}/download`, { headers: { authorization: `bearer ${token}` } });
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(pkgFile));
+    const pkgSize = statSync(pkgFile).size;
+    const key = `bench/push-${megabytes}`;
+    const put = await barePut(bare, key, { size: pkgSize, chunks: () => createReadStream(pkgFile, { highWaterMark: 256 * 1024 }) });
+    rm(pkgFile);
+    const copy = await withMemory(bare, async () => {
+      const r = await fetch(`${bare.url}/copy?from=${encodeURIComponent(key)}&to=${encodeURIComponent(`${key}-copy`)}`, { method: "POST" });
+      if (r.status !== 201) throw new Error(`bare copy answered ${r.status}`);
+      return r.json();
+    });
+    await bareDelete(bare, key);
+    await bareDelete(bare, `${key}-copy`);
+
+    const run = {
+      files, megabytes, appZipBytes: zipSize, packageBytes: pkgSize, matched: m2.matched.length, uploadedFiles: missing.length,
+      firstSeconds, firstSent, fillSeconds, secondSeconds, secondSent,
+      assemblyOverIdle: up2.memory.runtime.overIdle, assemblyIdle: up2.memory.runtime.idle, firstUploadOverIdle: up1.memory.runtime.overIdle,
+      barePutOverIdle: put.memory.runtime.overIdle, bareCopySeconds: copy.seconds, bareCopyOverIdle: copy.memory.runtime.overIdle,
+    };
+    results.push.push(run);
+    log(`push ${label}: second push ${secondSeconds.toFixed(2)} s (${fmt(secondSent)} B sent) vs bare R2 copy ${copy.seconds.toFixed(2)} s; assembly +${fmt(mib(run.assemblyOverIdle), 1)} MiB vs bare put +${fmt(mib(run.barePutOverIdle), 1)} MiB`);
+
+    const s = `push ${megabytes} MB`;
+    rows.push(["push", `${label}: first push (match + upload + READY)`, `${firstSeconds.toFixed(2)} s, ${fmt(firstSent)} B sent`, "", "", "", ""]);
+    rows.push(["push", `${label}: pool filled after the first push`, `${fillSeconds.toFixed(0)} s`, "", "", "(info)", ""]);
+    if (megabytes === 200) {
+      rows.push(["push", `${label}: second push, client bytes sent`, `${fmt(secondSent)} B`, `${fmt(firstSent)} B (first push)`, round(secondSent / firstSent, 4), "< 1 MB", target(`${s}: second push bytes sent`, secondSent, 1000 * 1000 - 1, "max")]);
+    } else {
+      rows.push(["push", `${label}: second push, client bytes sent`, `${fmt(secondSent)} B`, `${fmt(firstSent)} B (first push)`, round(secondSent / firstSent, 4), "(info)", ""]);
+    }
+    rows.push(["push", `${label}: second push (match + upload + READY)`, `${secondSeconds.toFixed(2)} s (${fmt(m2.matched.length)} matched, ${missing.length} uploaded)`, `${copy.seconds.toFixed(2)} s (bare R2->R2 copy, ${fmt(mib(pkgSize), 0)} MiB)`, (secondSeconds / copy.seconds).toFixed(2), "<= 1.5", target(`${s}: second push / bare R2 copy`, secondSeconds / copy.seconds, 1.5, "max")]);
+    rows.push(["push", `${label}: assembling, workerd peak RSS over idle`, `+${fmt(mib(run.assemblyOverIdle), 1)} MiB`, `+${fmt(mib(run.barePutOverIdle), 1)} MiB (bare single put)`, `+${fmt(mib(run.assemblyOverIdle - run.barePutOverIdle), 1)} MiB`, "<= +24 MiB", target(`${s}: assembly memory over bare put (MiB)`, mib(run.assemblyOverIdle - run.barePutOverIdle), 24, "max")]);
+  }
+  const [a, b] = results.push;
+  const growth = mib(b.assemblyOverIdle - a.assemblyOverIdle);
+  rows.push(["push", "assembling: memory growth from 50 MB to 200 MB", `${growth >= 0 ? "+" : ""}${fmt(growth, 1)} MiB`, `+${fmt(mib(a.assemblyOverIdle), 1)} MiB at 50 MB`, "", "<= +8 MiB", target("push: assembly memory growth 50 -> 200 MB (MiB)", growth, 8, "max")]);
+}
+
 function rm(file) {
   try {
     rmSync(file);
@@ -493,7 +602,7 @@ let exitCode = 0;
 try {
   await bundle(); // always: the dev server runs this bundle
   const needLarge = wants("scaling");
-  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200");
+  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200") || wants("push");
   if (needApp) {
     log(`seeding: 1,000 packages${needLarge ? ` and ${fmt(LARGE)} packages` : ""} straight into local D1`);
     const seeded = await Promise.all([
@@ -504,7 +613,7 @@ try {
     log(`seeded in ${seeded.filter(Boolean).map((s) => `${s.toFixed(1)} s`).join(" / ")}`);
 
     const app = await start("app", workerArgs(dirs.small), PORT);
-    const bare = wants("bits") || wants("request") || wants("bits200") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
+    const bare = wants("bits") || wants("request") || wants("bits200") || wants("push") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
     startupRows(app, bare);
     const token = await signToken(secret, { ttlSeconds: 3 * 3600 });
     results.idleMemory = { appRuntime: memory(app.runtimePid).rss, appProxy: app.proxyPid ? memory(app.proxyPid).rss : null };
@@ -518,6 +627,7 @@ try {
     }
     if (wants("bits")) await bits(app, bare, token);
     if (wants("bits200")) await bits200(app, bare, token);
+    if (wants("push")) await push(app, bare, token);
   }
 } catch (err) {
   console.error(err instanceof Error ? err.stack : err);

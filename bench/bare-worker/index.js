@@ -5,12 +5,20 @@
 //   GET /objects/:key           the object streamed back
 //   GET /objects/:key?pinned=1  head, then a get pinned to the etag (onlyIf), as the real download does
 //   DELETE /objects/:key
+//   POST /copy?from=A&to=B      the object A copied to B, R2 to R2 (a get's body into one put): the floor
+//                               of a package materialized as one object from bytes already in R2
 //   GET /d1?n=N                 N sequential `SELECT ?` round trips to D1 (the request-path diagnosis)
 //   GET /                       200 (the readiness check)
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/") return new Response("ok");
+    if (url.pathname === "/copy" && request.method === "POST") {
+      const source = await env.BITS.get(url.searchParams.get("from") ?? "");
+      if (source === null) return new Response("not found", { status: 404 });
+      const object = await env.BITS.put(url.searchParams.get("to") ?? "", source.body, { httpMetadata: { contentType: "application/zip" } });
+      return Response.json({ size: object.size, etag: object.etag }, { status: 201 });
+    }
     if (url.pathname === "/d1") {
       const n = Number(url.searchParams.get("n") ?? 1);
       let sum = 0;
