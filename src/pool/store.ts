@@ -105,12 +105,16 @@ export async function recordPooled(db: Db, entries: readonly PoolEntry[], now = 
     ON CONFLICT (scope, sha1) DO UPDATE SET last_used_at = excluded.last_used_at`);
 }
 
-/** Of `candidates` (crc32 and size, from a zip's central directory), those the scope already holds: one statement. */
-export async function pooledByCrc(db: Db, scope: string, candidates: readonly { crc32: number; size: number }[]): Promise<Set<string>> {
+/**
+ * Of `candidates` (crc32 and size, from a zip's central directory), those the scope already holds, as
+ * "crc32:size"; they count as used (a package holds them again), so pruning keeps them. One statement.
+ */
+export async function pooledByCrc(db: Db, scope: string, candidates: readonly { crc32: number; size: number }[], now = timestamp()): Promise<Set<string>> {
   if (candidates.length === 0) return new Set();
   const list = JSON.stringify(candidates.map((c) => [c.crc32, c.size]));
-  const rows = await db.select({ crc32: resourcePool.crc32, size: resourcePool.size }).from(resourcePool)
-    .where(and(eq(resourcePool.scope, scope), sql`(${resourcePool.crc32}, ${resourcePool.size}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${list}))`));
+  const rows = await db.update(resourcePool).set({ lastUsedAt: now })
+    .where(and(eq(resourcePool.scope, scope), sql`(${resourcePool.crc32}, ${resourcePool.size}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${list}))`))
+    .returning({ crc32: resourcePool.crc32, size: resourcePool.size });
   return new Set(rows.map((r) => `${r.crc32}:${r.size}`));
 }
 
