@@ -246,8 +246,8 @@ export const resourcePool = sqliteTable("resource_pool", {
 }, (t) => [
   primaryKey({ columns: [t.scope, t.sha1] }),
   index("resource_pool_last_used_idx").on(t.lastUsedAt),
-  // Matching across scopes (an admin's match) goes by SHA-1 alone.
-  index("resource_pool_sha1_idx").on(t.sha1),
+  // Matching probes by SHA-1 and reads the scope from the same index entry (covering).
+  index("resource_pool_sha1_idx").on(t.sha1, t.scope),
   // Filling skips entries already pooled by what the central directory tells before any byte is read.
   index("resource_pool_crc_idx").on(t.scope, t.crc32, t.size),
 ]);

@@ -18,6 +18,9 @@ const PREAMBLE = "Resources array contains at least one resource with";
 /** The reference fails with a 500 on an element that is not an object; this says what is wrong. */
 const NOT_RESOURCES = "Resources must be an array of resource objects";
 
+/** Characters as Ruby counts them (code points); the UTF-16 length unless there are surrogate pairs. */
+const characters = (s: string): number => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length);
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
@@ -48,7 +51,7 @@ export function validateResourceMatch(body: Record<string, unknown>): ResourceDe
     const { checksum, size_in_bytes: size, mode } = r;
     if (!isObject(checksum)) add(`${PREAMBLE} a non-object checksum`);
     else if (typeof checksum.value !== "string") add(`${PREAMBLE} a non-string checksum value`);
-    else if ([...checksum.value].length !== SHA1_LENGTH) add(`${PREAMBLE} a non-SHA1 checksum value`);
+    else if (characters(checksum.value) !== SHA1_LENGTH) add(`${PREAMBLE} a non-SHA1 checksum value`);
     if (typeof size !== "number" || !Number.isSafeInteger(size)) add(`${PREAMBLE} a non-integer size_in_bytes`);
     else if (size < 0) add(`${PREAMBLE} a negative size_in_bytes`);
     if (mode !== undefined && mode !== null) {
