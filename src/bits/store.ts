@@ -11,7 +11,7 @@
 // BitsNotFoundError and BitsChangedError (ranged reads). An error of the source stream (for example
 // the ApiError of a broken multipart body) is rethrown as it is. R2's own failures propagate
 // unchanged; callers turn those into a 500 / CF-BlobstoreUnavailable.
-import { ByteReader } from "../http/byte-reader";
+import { ByteReader } from "./byte-reader";
 import { checkRange, type RangeReader } from "./range";
 
 /** Size of each R2 multipart part (all parts but the last have exactly this size). */

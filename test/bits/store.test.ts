@@ -17,7 +17,7 @@ import {
   putBits,
 } from "../../src/bits/store";
 import { ApiError } from "../../src/http/errors";
-import { lengthIfLast, readMultipart } from "../../src/http/multipart";
+import { lengthIfLast, readMultipart } from "../../src/bits/multipart";
 import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
 
 const MiB = 1024 * 1024;

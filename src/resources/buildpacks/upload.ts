@@ -10,7 +10,7 @@ import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind,
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */

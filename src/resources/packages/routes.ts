@@ -13,7 +13,7 @@ import type { Package } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
-import { isMultipartFormData, multipartBoundary } from "../../http/multipart";
+import { isMultipartFormData, multipartBoundary } from "../../bits/multipart";
 import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams, type ListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";

@@ -12,7 +12,7 @@
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../bits/multipart";
 import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";

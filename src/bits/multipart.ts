@@ -24,7 +24,7 @@
 // (CF-MessageParseError, 400): from the iterator, and from the part body stream when it happens
 // while a part is being read (the same error object, so a consumer that fails on it can rethrow it).
 import { ByteReader } from "./byte-reader";
-import { ApiError } from "./errors";
+import { ApiError } from "../http/errors";
 
 export interface MultipartLimits {
   /** Most parts accepted; one more is an error. Default 100. */
