@@ -5,10 +5,11 @@ import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { deleteBits } from "../../bits/store";
 import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";

@@ -9,9 +9,10 @@ import { readableSpaces } from "../../auth/permissions";
 import { timestamp, type Db } from "../../db/client";
 import { apps, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
-import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
 import { guard, isGuardFailure, type Statement } from "../../db/batch";
+import { allOf, inList, orderBy, timestampCondition } from "../../db/lists";
 import { firstRowOf, mapReads, type Reads } from "../../db/reads";
 import {
   metadataColumns, metadataFromColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata,
