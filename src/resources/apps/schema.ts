@@ -1,9 +1,7 @@
 import { z } from "zod";
+import { isObject, optionalName, requiredName, relationshipsField } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError, metadataField } from "../../metadata";
-import { optionalName, requiredName, relationshipsField } from "../spaces/relationship";
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export const LIFECYCLE_TYPES = ["buildpack", "docker"] as const;
 

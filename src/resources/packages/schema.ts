@@ -3,6 +3,7 @@
 // its checks are written out in the order the reference's validators run and handed to zod as
 // verbatim ("^") messages.
 import { z } from "zod";
+import { isObject } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError } from "../../metadata/selector";
 import { parseMetadata, type MetadataUpdate } from "../../metadata/validate";
@@ -15,7 +16,6 @@ const MAX_DOCKER_PASSWORD = 5000;
 /** The reference's relationship guid limit. */
 const MAX_GUID_LENGTH = 200;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const quoted = (keys: readonly string[]) => keys.map((k) => `'${k}'`).join(", ");
 const unknownKeys = (value: Record<string, unknown>, allowed: readonly string[]) => Object.keys(value).filter((k) => !allowed.includes(k));
 

@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { roleTypes, type RoleType } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { parseListParams, type ListParams, type ListSpec } from "../../http/query";
-import { toOneGuid } from "../spaces/relationship";
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+import { isObject, toOneGuid } from "../../http/fields";
+import type { ListSpec } from "../../http/query";
 
 export const ORGANIZATION_ROLE_TYPES = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"] as const;
 export const SPACE_ROLE_TYPES = ["space_auditor", "space_manager", "space_developer", "space_supporter"] as const;
@@ -122,18 +120,4 @@ export function roleIncludes(values: readonly string[] | undefined): RoleInclude
     throw new ApiError("UnprocessableEntity", `Invalid included resource: '${bad.join(", ")}'. Valid included resources are: ${ROLE_INCLUDES.map((i) => `'${i}'`).join(", ")}`);
   }
   return [...new Set(values)] as RoleInclude[];
-}
-
-const QUERY_PREFIX = "The query parameter is invalid: ";
-
-/** The role and user lists report bad query parameters as 422, not 400 (the reference's `unprocessable!` there). */
-export function parseListParams422(url: URL, spec: ListSpec): ListParams {
-  try {
-    return parseListParams(url, spec);
-  } catch (err) {
-    if (err instanceof ApiError && err.errorName === "BadQueryParameter") {
-      throw new ApiError("UnprocessableEntity", err.detail.startsWith(QUERY_PREFIX) ? err.detail.slice(QUERY_PREFIX.length) : err.detail);
-    }
-    throw err;
-  }
 }
