@@ -17,6 +17,10 @@ export const scopes = {
   write: "cloud_controller.write",
 } as const;
 
+/** A token needs one of these to call a read route, one of the others for a write route. */
+export const READ_SCOPES: readonly string[] = [scopes.admin, scopes.adminReadOnly, scopes.globalAuditor, scopes.read];
+export const WRITE_SCOPES: readonly string[] = [scopes.admin, scopes.write];
+
 export const isAdmin = (who: Identity): boolean => who.scopes.has(scopes.admin);
 
 /** admin, admin_read_only or global_auditor: sees everything. */

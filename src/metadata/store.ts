@@ -9,7 +9,7 @@
 // the batch, a concurrent patch could slip past it; a guard statement at the end of the batch closes
 // the gap: it fails (rolling the whole batch back) when the count after the batch breaks the rule, and
 // `MetadataPatch.rethrow` turns that failure into the same reference error.
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { guard, isGuardFailure, runBatch, type AnyDb, type Statement } from "../db/batch";
 import { runReads, type Reads } from "../db/reads";
@@ -202,6 +202,12 @@ export function metadataDeleteStatements(
       db.delete(table).where(and(eq(table.resourceType, resourceType), inArray(table.resourceGuid, part))),
     ),
   );
+}
+
+/** Deletes the labels and annotations of the resources of one type that a subquery selects. */
+export function metadataDeletesIn(db: MetadataDb, resourceType: MetadataResourceType, guids: SQL): Statement[] {
+  return [labels, annotations].map((table) =>
+    db.delete(table).where(and(eq(table.resourceType, resourceType), sql`${table.resourceGuid} IN (${guids})`)));
 }
 
 type MetadataRow = { guid: string; prefix: string; name: string; value: string | null };

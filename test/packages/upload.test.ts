@@ -7,7 +7,7 @@ import worker from "../../src/index";
 import { database } from "../../src/db/client";
 import { housekeeping } from "../../src/housekeeping";
 import { sweepPackages, STUCK_PACKAGE_TIMEOUT_MS } from "../../src/resources/packages/sweep";
-import { partialKeyOf } from "../../src/bits/store";
+import { partialKeyOf } from "../../src/bits/keys";
 import { call, get, jsonOf, ORIGIN, v3Error } from "../helpers/api";
 import { adminAuth } from "../helpers/tokens";
 import { buildZip } from "../bits/zipfix";

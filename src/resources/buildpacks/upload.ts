@@ -5,7 +5,8 @@
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
-import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BUILDPACKS_PREFIX, newBuildpackBitsKey } from "../../bits/keys";
+import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
@@ -59,7 +60,7 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
         const filename = basename(given);
         options.checkName?.(filename);
         try {
-          const stored = await putBits(bucket, newBitsKey("buildpacks", buildpackGuid), part.body, {
+          const stored = await putBits(bucket, newBuildpackBitsKey(buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
             expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
             contentType: "application/octet-stream",
@@ -219,5 +220,5 @@ export async function applyUploadedBits(
 }
 
 /** The scheduled sweep's part: buildpack objects no buildpack refers to (see src/bits/orphans.ts). */
-export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now(), startAfter = randomStart("buildpacks/")) =>
-  sweepOrphanedBits(bucket, { prefix: "buildpacks/", referenced: (keys) => referencedBitsKeys(db, keys), now, startAfter });
+export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now(), startAfter = randomStart(BUILDPACKS_PREFIX)) =>
+  sweepOrphanedBits(bucket, { prefix: BUILDPACKS_PREFIX, referenced: (keys) => referencedBitsKeys(db, keys), now, startAfter });

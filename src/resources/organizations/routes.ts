@@ -6,6 +6,7 @@ import {
   assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOrganizations,
 } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
+import { deleteBitsKeys } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { organizations } from "../../db/schema";
 import type { AppEnv } from "../../env";
@@ -18,7 +19,6 @@ import { startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
-import { deleteBitsKeys } from "../apps/store";
 import { presentOrganization } from "./present";
 import { orgCreateSchema, orgListSpec, orgUpdateSchema } from "./schema";
 import { createOrg, deleteOrg, findOrg, orgList, orgLookup, updateOrg } from "./store";

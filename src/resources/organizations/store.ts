@@ -10,8 +10,8 @@ import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStateme
 import { isUniqueViolation, type Statement } from "../../db/batch";
 import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
-import { metadataDeletesIn, purgeAppsStatements } from "../apps/store";
+import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { purgeAppsStatements } from "../apps/store";
 import type { OrgCreate, OrgUpdate } from "./schema";
 
 export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });

@@ -6,7 +6,8 @@ import { identityOf, read, write } from "../../auth/context";
 import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
-import { deleteBits, newBitsKey } from "../../bits/store";
+import { newPackageBitsKey } from "../../bits/keys";
+import { deleteBits } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
@@ -152,7 +153,7 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
     state: bits ? "COPYING" : "READY",
     docker: bits ? null : { image: source.pkg.dockerImage ?? "", username: null, password: null },
   });
-  if (bits) row.bitsKey = newBitsKey("packages", row.guid);
+  if (bits) row.bitsKey = newPackageBitsKey(row.guid);
   const created = await insertPackage(db, row, [
     packageEvent(db, who, "create", app, { package_guid: row.guid, request: { source_package_guid: source.pkg.guid } }),
   ]);
@@ -226,7 +227,7 @@ export const packageRoutes = new Hono<AppEnv>()
     if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
 
     // One conditional update decides a race; losers never read the body.
-    const bitsKey = newBitsKey("packages", pkg.guid);
+    const bitsKey = newPackageBitsKey(pkg.guid);
     const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
     if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
     await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });

@@ -6,6 +6,7 @@ import { and, asc, count, eq, inArray, lt, notInArray, or, sql, type SQL } from 
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
+import { packageGuidOfKey } from "../../bits/keys";
 import { timestamp, type Db } from "../../db/client";
 import { apps, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
@@ -292,11 +293,11 @@ export const expiredWithBits = (db: Db, limit: number) =>
     .where(and(eq(packages.state, "EXPIRED"), sql`${packages.bitsKey} IS NOT NULL`)).limit(limit);
 
 /**
- * Of the given R2 keys, those a package names as its bits. Keys are `packages/<package guid>/<uuid>`
- * (newBitsKey), so the lookup goes through the guid index however many packages there are.
+ * Of the given R2 keys, those a package names as its bits. Keys name the package (bits/keys.ts), so
+ * the lookup goes through the guid index however many packages there are.
  */
 export async function referencedPackageBits(db: Db, keys: readonly string[]): Promise<Set<string>> {
-  const guids = [...new Set(keys.map((k) => k.split("/")[1]).filter((g): g is string => g !== undefined && g !== ""))];
+  const guids = [...new Set(keys.map(packageGuidOfKey).filter((g): g is string => g !== undefined))];
   if (guids.length === 0) return new Set();
   const rows = await db.select({ bitsKey: packages.bitsKey }).from(packages).where(inList(packages.guid, guids));
   const named = new Set(rows.map((r) => r.bitsKey));

@@ -2,7 +2,8 @@
 // that ends what dead requests left half-done (src/housekeeping.ts runs it).
 import { timestamp, type Db } from "../../db/client";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
-import { deleteBits, partialKeyOf } from "../../bits/store";
+import { PACKAGES_PREFIX, partialKeyOf } from "../../bits/keys";
+import { deleteBits } from "../../bits/store";
 import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, referencedPackageBits, stuckPackages } from "./store";
 
 /**
@@ -47,7 +48,7 @@ export interface PackageSweepResult {
  * conditional update on the state and key the sweep saw, so a request that finishes at the same
  * moment wins or loses cleanly (a request that loses deletes its own object).
  */
-export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), orphansFrom = randomStart("packages/")): Promise<PackageSweepResult> {
+export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), orphansFrom = randomStart(PACKAGES_PREFIX)): Promise<PackageSweepResult> {
   const cutoff = timestamp(new Date(now - STUCK_PACKAGE_TIMEOUT_MS));
   const at = timestamp(new Date(now));
   let failed = 0;
@@ -62,7 +63,7 @@ export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), 
   await deleteExpiredBits(db, bucket, expired);
   // Last, so that what the steps above failed is no longer named when the orphans are looked for.
   const orphansDeleted = await sweepOrphanedBits(bucket, {
-    prefix: "packages/",
+    prefix: PACKAGES_PREFIX,
     referenced: (keys) => referencedPackageBits(db, keys),
     now,
     startAfter: orphansFrom,
