@@ -1,5 +1,6 @@
-// Every rule of who may read or write what (packages.md §8). Handlers ask; no handler writes its own
-// rule. Global roles come from token scopes; organization and space roles from the `roles` table.
+// Every rule of who may read or write what (the reference's lib/cloud_controller/permissions.rb).
+// Handlers ask; no handler writes its own rule. Global roles come from token scopes; organization and
+// space roles from the `roles` table.
 import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AnyDb } from "../db/batch";

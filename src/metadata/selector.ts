@@ -1,4 +1,4 @@
-// Label selectors (packages.md §6.4; the reference's ListMessage.parse_label_selector,
+// Label selectors (the reference's ListMessage.parse_label_selector in app/messages/list_message.rb,
 // LabelSelectorRequirementValidator and LabelSelectorQueryGenerator).
 //
 //   k in (a,b)   k notin (a,b)   k=v   k==v   k!=v   k   !k        keys may be "example.com/name"

@@ -1,5 +1,6 @@
-// Validation of a request body's `metadata` (packages.md §6.3; the reference's MetadataValidator), with
-// its exact messages, and the zod field that resource body schemas plug in.
+// Validation of a request body's `metadata` (the reference's MetadataValidator,
+// app/messages/validators/metadata_validator.rb), with its exact messages, and the zod field that
+// resource body schemas plug in.
 import { z } from "zod";
 import { isObject } from "../http/fields";
 import { charLength, firstChars, isBlank, keyError, labelValueError, MAX_ANNOTATION_VALUE_LENGTH } from "./keys";

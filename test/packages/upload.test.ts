@@ -1,4 +1,4 @@
-// POST /v3/packages/:guid/upload (packages.md §4.8, cases C68-C75, and the contract's Bits rules):
+// POST /v3/packages/:guid/upload (PackagesController#upload, cases C68-C75, and the contract's Bits rules):
 // processed inside the request, one winner per package, nothing left behind on failure.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";

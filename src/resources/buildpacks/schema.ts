@@ -1,6 +1,7 @@
 // What clients may send about buildpacks: the v3 bodies (zod, the reference's messages), the v3 list
-// parameters, and the v2 bodies and list query, which follow the older v2 rules (buildpacks.md §2.0:
-// nulls are absent, unknown keys are ignored, type errors are 400 CF-MessageParseError).
+// parameters, and the v2 bodies and list query, which follow the older v2 rules
+// (RestController::ModelController: nulls are absent, unknown keys are ignored, type errors are 400
+// CF-MessageParseError).
 import { z } from "zod";
 import { ApiError } from "../../http/errors";
 import { MAX_PAGE, type ListSpec } from "../../http/query";
@@ -16,7 +17,7 @@ export const MAX_NAME_LENGTH = 250;
 const LIFECYCLE_MESSAGE = 'must be either "buildpack" or "cnb"';
 
 // ---------------------------------------------------------------------------------------------
-// v3 bodies (buildpacks.md §3.4, §3.5)
+// v3 bodies (BuildpackCreateMessage, BuildpackUpdateMessage)
 
 /**
  * Create validates presence (whitespace-only is blank, and then also invalid: "Name can't be blank,
@@ -102,7 +103,7 @@ export const v3ListSpec: ListSpec = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// v2 bodies (buildpacks.md §2.0, §2.3, §2.5)
+// v2 bodies (BuildpacksController's define_attributes)
 
 /** The attributes a v2 create or update carries; absent (or null) keys are undefined. */
 export interface V2Attributes {
@@ -195,7 +196,7 @@ export function v2AttributeProblems(attrs: V2Attributes): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// v2 list query (buildpacks.md §2.2)
+// v2 list query (BuildpacksController's query_parameters, ModelController#enumerate)
 
 export type V2Operator = ":" | ">=" | "<=" | "<" | ">" | " IN ";
 export interface V2Filter {

@@ -1,9 +1,10 @@
 // Buildpack records in D1, shared by v2 and v3.
 //
-// Positions (buildpacks.md §0.2) form one list 1..n per lifecycle. D1 has no interactive
-// transactions, so every change of positions is ONE batch of statements whose targets are computed
-// in SQL from the rows as they are when the batch runs (MAX(position), the row's own position),
-// never from values read earlier: concurrent writers serialize on D1 and the list stays 1..n.
+// Positions form one list 1..n per lifecycle (the reference's Sequel `plugin :list, scope: :lifecycle` in
+// app/models/runtime/buildpack.rb). D1 has no interactive transactions, so every change of positions is
+// ONE batch of statements whose targets are computed in SQL from the rows as they are when the batch runs
+// (MAX(position), the row's own position), never from values read earlier: concurrent writers serialize
+// on D1 and the list stays 1..n.
 //
 // Preconditions that a batch depends on (the row still exists, its stack did not change, a stack
 // still exists, the bits were not replaced meanwhile) are checked by a guard statement at the start
@@ -293,7 +294,7 @@ export async function replaceBits(db: Db, current: Buildpack, bits: NewBits, aud
 // ---------------------------------------------------------------------------------------------
 // Lists
 
-/** v3 list (buildpacks.md §3.2) with the page's metadata, as reads for the caller's batch. */
+/** v3 list (BuildpacksListMessage) with the page's metadata, as reads for the caller's batch. */
 export function buildpackList(db: Db, params: ListParams): Reads<PageWithMetadata<Buildpack>> {
   const conditions: (SQL | undefined)[] = commonConditions(params, buildpacks);
   if (params.lists.names) conditions.push(inList(buildpacks.name, params.lists.names));
@@ -344,7 +345,10 @@ function v2Condition(filter: V2Filter): SQL | undefined {
   }
 }
 
-/** v2 list (buildpacks.md §2.2): lifecycle, position, then id in the requested direction. */
+/**
+ * v2 list (BuildpacksController, ordered as its dataset is): lifecycle, position, then id in the
+ * requested direction.
+ */
 export async function listBuildpacksV2(db: Db, query: V2ListQuery): Promise<{ total: number; rows: Buildpack[] }> {
   const where = allOf(query.filters.map(v2Condition));
   const [[totals], rows] = await db.batch([

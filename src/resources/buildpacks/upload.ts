@@ -1,6 +1,7 @@
 // Buildpack bits: the multipart file part streamed into R2 (SHA-256 computed on the way, never held
 // whole), the manifest's stack read from the stored zip with ranged reads, and the switch of the
-// record to the new bits (buildpacks.md §2.7 steps 7-12, shared by the v2 upload and the v3 job).
+// record to the new bits (the reference's lib/cloud_controller/upload_buildpack.rb, shared by the v2
+// upload and the v3 job).
 //
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.

@@ -1,5 +1,6 @@
 // /v3/organizations: admins create, delete and suspend; org managers rename and label their own;
-// everyone sees the organizations they have a role in (packages.md §8; OrganizationsV3Controller).
+// everyone sees the organizations they have a role in (lib/cloud_controller/permissions.rb;
+// OrganizationsV3Controller).
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {

@@ -1,5 +1,5 @@
 // GET /v3/packages/:guid/download: the stored zip streamed from R2 (Content-Length, ETag, Range,
-// If-None-Match), after the reference's checks (packages.md §4.9).
+// If-None-Match), after the reference's checks (PackagesController#download).
 import type { Package } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { bitsResponse } from "../../bits/store";

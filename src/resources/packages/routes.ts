@@ -1,5 +1,6 @@
-// /v3/packages and /v3/apps/:guid/packages (packages.md §4; the contract's decisions on bits).
-// Each handler: parse, authorize (auth/permissions.ts), act (store.ts and the bits modules), present.
+// /v3/packages and /v3/apps/:guid/packages (the reference's app/controllers/v3/packages_controller.rb;
+// the contract's decisions on bits). Each handler: parse, authorize (auth/permissions.ts), act (store.ts
+// and the bits modules), present.
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
@@ -63,7 +64,7 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
   return { app, access };
 }
 
-/** The audit event of a package change, actee the app (packages.md §10). */
+/** The audit event of a package change, actee the app (Repositories::PackageEventRepository). */
 function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>) {
   return auditEventInsert(db, {
     type: `audit.app.package.${type}`,
@@ -132,9 +133,10 @@ async function createPackage(c: Ctx) {
 }
 
 /**
- * Copy (packages.md §4.2): only `relationships.app.data.guid` of the body is read. Docker copies are
- * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
- * inside this request, so the answer shows the copy's final state.
+ * Copy (PackagesController#create with source_guid, app/actions/package_copy.rb): only
+ * `relationships.app.data.guid` of the body is read. Docker copies are READY at once (without credentials
+ * or metadata); bits copies are COPYING while the object is copied, inside this request, so the answer
+ * shows the copy's final state.
  */
 async function copyPackage(c: Ctx, sourceGuid: string) {
   const db = c.get("db");
@@ -168,7 +170,8 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
 export const packageRoutes = new Hono<AppEnv>()
   .get("/", read, async (c) => {
     const params = parseListParams(new URL(c.req.url), packageListSpec);
-    // `app_guid` makes this the nested list, as in the reference (packages.md §12.7).
+    // `app_guid` makes this the nested list, as in the reference's PackagesController#index (links then
+    // name the app).
     if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
     const db = c.get("db");
     // One round trip: the count, and the page with its metadata.
@@ -251,7 +254,7 @@ export const packageRoutes = new Hono<AppEnv>()
 
 /** GET /v3/apps/:guid/packages; mounted at /v3/apps/:appGuid/packages. */
 export const appPackageRoutes = new Hono<AppEnv>().get("/", read, async (c) => {
-  // Query problems are reported before the app is looked up (packages.md §4.4).
+  // Query problems are reported before the app is looked up (the reference validates the message first).
   const params = parseListParams(new URL(c.req.url), appPackageListSpec);
   return appPackagesResponse(c, c.req.param("appGuid") ?? "", params);
 });

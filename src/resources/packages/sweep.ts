@@ -1,5 +1,5 @@
-// Package housekeeping: expiry of old bits (packages.md §3, BitsExpiration) and the scheduled sweep
-// that ends what dead requests left half-done (src/housekeeping.ts runs it).
+// Package housekeeping: expiry of old bits (the reference's lib/cloud_controller/bits_expiration.rb) and
+// the scheduled sweep that ends what dead requests left half-done (src/housekeeping.ts runs it).
 import { timestamp, type Db } from "../../db/client";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { PACKAGES_PREFIX, partialKeyOf } from "../../bits/keys";

@@ -1,6 +1,6 @@
 // /v3/roles: admins grant any role; organization managers the roles of their organization and of
 // its spaces; space managers the roles of their space. A space role needs an organization_user role
-// in the space's organization. (RolesController, RoleCreate; packages.md §8.)
+// in the space's organization. (RolesController, RoleCreate; lib/cloud_controller/permissions.rb.)
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {

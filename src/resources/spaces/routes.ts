@@ -1,5 +1,6 @@
 // /v3/spaces: admins and the organization's managers create and delete; space and org managers
-// rename; everyone sees the spaces they have a role in (packages.md §8; SpacesV3Controller).
+// rename; everyone sees the spaces they have a role in (lib/cloud_controller/permissions.rb;
+// SpacesV3Controller).
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableSpaces, spaceAccess } from "../../auth/permissions";
