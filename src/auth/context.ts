@@ -7,7 +7,7 @@ import { isV2 } from "../http/respond";
 import { verifyAuthorization, type Identity } from "./token";
 import { READ_SCOPES, WRITE_SCOPES } from "./permissions";
 
-export type Access = "read" | "write";
+type Access = "read" | "write";
 
 /**
  * Authenticates the request and requires the scopes for `access`. A token that lacks them gets

@@ -15,7 +15,7 @@ export interface Identity {
   userName: string | null;
 }
 
-export interface TokenConfig {
+interface TokenConfig {
   uaaUrl: string;
   /** Expected issuer; when absent it is read from the UAA's OpenID configuration. */
   issuer?: string | undefined;

@@ -35,7 +35,7 @@ export interface MultipartLimits {
   maxPreambleBytes?: number;
 }
 
-export interface MultipartPart {
+interface MultipartPart {
   /** The form field name (Content-Disposition `name`). */
   readonly name: string;
   /** The file name (Content-Disposition `filename*` or `filename`), when the part is a file. */
@@ -63,7 +63,7 @@ const LF = 10;
 const DASH = 45;
 
 /** A CF-MessageParseError with the given detail. */
-export function multipartError(detail: string, cause?: unknown): ApiError {
+function multipartError(detail: string, cause?: unknown): ApiError {
   const err = new ApiError("MessageParseError", detail);
   if (cause !== undefined) (err as Error & { cause?: unknown }).cause = cause;
   return err;

@@ -34,7 +34,7 @@ export interface StoredBits {
   etag: string;
 }
 
-export interface PutBitsOptions {
+interface PutBitsOptions {
   /** More bytes than this is a BitsTooLargeError; nothing is stored. Default: no limit. */
   maxBytes?: number;
   /**
@@ -398,7 +398,7 @@ export function hex(buf: ArrayBuffer): string {
 // ---------------------------------------------------------------------------------------------
 // Ranged reads
 
-export interface BitsReader extends RangeReader {
+interface BitsReader extends RangeReader {
   readonly key: string;
   readonly etag: string;
 }
@@ -433,7 +433,7 @@ export async function openBitsReader(bucket: R2Bucket, key: string): Promise<Bit
 // ---------------------------------------------------------------------------------------------
 // Downloads
 
-export interface BitsResponseOptions {
+interface BitsResponseOptions {
   /** Content-Type; default application/zip. */
   contentType?: string;
   /** Adds `Content-Disposition: attachment` with this file name. */

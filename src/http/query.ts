@@ -5,7 +5,7 @@
 import type { ListFilters, TimestampFilter } from "../db/lists";
 import { ApiError } from "./errors";
 
-export const TIMESTAMP_PARAMS = ["created_ats", "updated_ats"] as const;
+const TIMESTAMP_PARAMS = ["created_ats", "updated_ats"] as const;
 type TimestampParam = (typeof TIMESTAMP_PARAMS)[number];
 const RELATIONAL_OPERATORS = ["lt", "lte", "gt", "gte"] as const;
 type RelationalOperator = (typeof RELATIONAL_OPERATORS)[number];
@@ -129,7 +129,7 @@ export function parseListParams(url: URL, spec: ListSpec): ListParams {
 }
 
 /** Splits a comma list (commas and the spaces after them); each element is unescaped once more, as the CLI double-encodes commas inside names. */
-export function splitList(value: string): string[] {
+function splitList(value: string): string[] {
   return value.split(/,\s*/).map((v) => {
     try {
       return decodeURIComponent(v);

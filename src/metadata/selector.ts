@@ -42,9 +42,9 @@ const PATTERNS: readonly { pattern: RegExp; operator: LabelSelectorOperator }[] 
   { pattern: new RegExp(String.raw`^!(?<key>${KEY})$`), operator: "not_exists" },
 ];
 
-export const MISSING_LABEL_SELECTOR = "Missing label_selector value";
-export const INVALID_LABEL_SELECTOR = "Invalid label_selector value";
-export const TOO_MANY_REQUIREMENTS = `Too many label_selector requirements (maximum is ${MAX_LABEL_SELECTOR_REQUIREMENTS})`;
+const MISSING_LABEL_SELECTOR = "Missing label_selector value";
+const INVALID_LABEL_SELECTOR = "Invalid label_selector value";
+const TOO_MANY_REQUIREMENTS = `Too many label_selector requirements (maximum is ${MAX_LABEL_SELECTOR_REQUIREMENTS})`;
 
 /** Ruby's `split(",")`: trailing empty pieces dropped, so "" is [] and "a," is ["a"]. */
 function splitValues(values: string): string[] {

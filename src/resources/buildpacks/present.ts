@@ -29,7 +29,7 @@ export function presentV2(bp: Buildpack) {
 }
 
 /** `READY` once bits are uploaded, else `AWAITING_UPLOAD`. */
-export const stateOf = (bp: Buildpack) => (bp.filename ? "READY" : "AWAITING_UPLOAD");
+const stateOf = (bp: Buildpack) => (bp.filename ? "READY" : "AWAITING_UPLOAD");
 
 export function presentV3(bp: Buildpack, metadata: Metadata) {
   return {

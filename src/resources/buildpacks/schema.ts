@@ -7,13 +7,13 @@ import { ApiError } from "../../http/errors";
 import { MAX_PAGE, type ListSpec } from "../../http/query";
 import { isBlank, labelSelectorError, metadataField } from "../../metadata";
 
-export const LIFECYCLES = ["buildpack", "cnb"] as const;
+const LIFECYCLES = ["buildpack", "cnb"] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
 export const DEFAULT_LIFECYCLE: Lifecycle = "buildpack";
 
 /** Ruby's `\A(\w|-)+\z` with ASCII `\w`. */
-export const NAME_FORMAT = /^[-\w]+$/;
-export const MAX_NAME_LENGTH = 250;
+const NAME_FORMAT = /^[-\w]+$/;
+const MAX_NAME_LENGTH = 250;
 const LIFECYCLE_MESSAGE = 'must be either "buildpack" or "cnb"';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +77,6 @@ export const v3CreateSchema = z.strictObject({
   locked: booleanField(true).optional(),
   lifecycle: z.enum(LIFECYCLES, { error: LIFECYCLE_MESSAGE }).nullish(),
 });
-export type V3Create = z.output<typeof v3CreateSchema>;
 
 /** PATCH: `lifecycle` cannot change (an unknown field); present keys must hold real values. */
 export const v3UpdateSchema = z.strictObject({
@@ -88,7 +87,6 @@ export const v3UpdateSchema = z.strictObject({
   enabled: booleanField(false).optional(),
   locked: booleanField(false).optional(),
 });
-export type V3Update = z.output<typeof v3UpdateSchema>;
 
 export const v3ListSpec: ListSpec = {
   // As the reference lists them in its message, page and per_page twice included.
@@ -198,7 +196,7 @@ export function v2AttributeProblems(attrs: V2Attributes): string[] {
 // ---------------------------------------------------------------------------------------------
 // v2 list query (BuildpacksController's query_parameters, ModelController#enumerate)
 
-export type V2Operator = ":" | ">=" | "<=" | "<" | ">" | " IN ";
+type V2Operator = ":" | ">=" | "<=" | "<" | ">" | " IN ";
 export interface V2Filter {
   key: "name" | "stack" | "lifecycle";
   op: V2Operator;

@@ -37,7 +37,7 @@ export async function stackExists(db: Db, name: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Failures a write can end in; the routes turn them into their API's errors.
 
-export type WriteFailure =
+type WriteFailure =
   /** (name, stack, lifecycle) is taken (the unique index, NULL stacks included). */
   | "name-taken"
   /** The stack named does not exist (or was deleted meanwhile). */
@@ -118,7 +118,7 @@ function moveStatement(db: Db, guid: string, requested: number): Statement {
 // ---------------------------------------------------------------------------------------------
 // Create
 
-export interface NewBuildpack {
+interface NewBuildpack {
   name: string;
   stack: string | null;
   lifecycle: string;
@@ -170,7 +170,7 @@ export async function createBuildpack(
 // ---------------------------------------------------------------------------------------------
 // Update
 
-export interface BuildpackChanges {
+interface BuildpackChanges {
   name?: string;
   /** Sets the stack only while it is null (a stack never changes once set). */
   stack?: string;
@@ -252,7 +252,7 @@ export async function deleteBuildpack(db: Db, current: Buildpack, extra: Stateme
 // ---------------------------------------------------------------------------------------------
 // Bits
 
-export interface NewBits {
+interface NewBits {
   key: string;
   sha256: string;
   filename: string;

@@ -16,23 +16,23 @@ import { lengthIfLast, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
-export const MAX_BUILDPACK_BYTES = 4 * 1024 * 1024 * 1024;
+const MAX_BUILDPACK_BYTES = 4 * 1024 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_TEXT_FIELD_BYTES = 64 * 1024;
 
-export interface ReceivedFile {
+interface ReceivedFile {
   stored: StoredBits;
   /** The basename the client gave. */
   filename: string;
 }
 
-export interface ReceivedForm {
+interface ReceivedForm {
   file: ReceivedFile | null;
   /** Text fields by name (the last of a repeated one). */
   fields: Map<string, string>;
 }
 
-export interface ReceiveOptions {
+interface ReceiveOptions {
   /** The file part's field name: `buildpack` (v2) or `bits` (v3). */
   field: string;
   /** A text field that names the file instead of the part's filename (v2 `buildpack_name`). */
@@ -99,7 +99,7 @@ const zipError = (detail: string) => new ApiError("BuildpackZipError", detail);
  * The `stack` of the zip's root `manifest.yml`, or undefined when there is none. Reads only the zip's
  * central directory and that one entry. 422 CF-BuildpackZipError when the zip or manifest is invalid.
  */
-export async function manifestStack(bucket: R2Bucket, key: string): Promise<string | undefined> {
+async function manifestStack(bucket: R2Bucket, key: string): Promise<string | undefined> {
   const reader = await openBitsReader(bucket, key);
   if (!reader) throw new Error(`stored bits ${key} are missing`);
   let manifest: ZipEntry | undefined;
@@ -138,7 +138,7 @@ export async function manifestStack(bucket: R2Bucket, key: string): Promise<stri
  * manifests are block mappings). Undefined when absent or empty; null when the document is not a
  * block mapping.
  */
-export function topLevelStack(text: string): string | undefined | null {
+function topLevelStack(text: string): string | undefined | null {
   let stack: string | undefined;
   for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
     if (raw.trim() === "" || raw.trimStart().startsWith("#") || raw === "---" || raw === "...") continue;
@@ -163,7 +163,7 @@ export function topLevelStack(text: string): string | undefined | null {
 // ---------------------------------------------------------------------------------------------
 // Switching the record to the new bits
 
-export type ApplyResult = { changed: boolean; buildpack: Buildpack };
+type ApplyResult = { changed: boolean; buildpack: Buildpack };
 
 /**
  * Adopts uploaded bits for the buildpack: identical bits under the same filename change nothing;

@@ -4,8 +4,8 @@ import type { Package } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { bitsResponse } from "../../bits/store";
 
-export const NOT_BITS = "Package type must be bits.";
-export const NO_BITS = "Package has no bits to download.";
+const NOT_BITS = "Package type must be bits.";
+const NO_BITS = "Package has no bits to download.";
 
 /** 422 unless the package is a READY bits package with stored bits. Returns the key to serve. */
 export function downloadableKey(pkg: Package): string {

@@ -39,7 +39,7 @@ type Ctx = Context<AppEnv>;
 
 const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
 const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
-export const STAGING_UNAVAILABLE =
+const STAGING_UNAVAILABLE =
   "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { ListSpec } from "../../http/query";
 import { labelSelectorError } from "../../metadata/selector";
 import { parseMetadata, type MetadataUpdate } from "../../metadata/validate";
 
-export const PACKAGE_TYPES = ["bits", "docker"] as const;
+const PACKAGE_TYPES = ["bits", "docker"] as const;
 export type PackageType = (typeof PACKAGE_TYPES)[number];
 
 /** The reference's model limit on a stored docker password. */
@@ -158,7 +158,6 @@ export const packageUpdateSchema = z.strictObject({
     password: body.password ?? null,
   };
 });
-export type PackageUpdate = z.output<typeof packageUpdateSchema>;
 
 const LIST_COMMON = ["page", "per_page", "order_by", "created_ats", "updated_ats", "guids", "states", "types"] as const;
 

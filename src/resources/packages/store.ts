@@ -86,7 +86,7 @@ export const spaceOfPackage = (guid: string): SQL =>
 // ---------------------------------------------------------------------------------------------
 // Lists
 
-export interface ListScope {
+interface ListScope {
   /** Only this app's packages (the nested list, or `?app_guid=`). */
   appGuid?: string;
 }
@@ -134,7 +134,7 @@ export function packageList(db: Db, who: Identity, params: ListParams, scope: Li
 // ---------------------------------------------------------------------------------------------
 // Create, copy
 
-export interface NewPackage {
+interface NewPackage {
   type: PackageType;
   appGuid: string;
   state: PackageState;
@@ -208,7 +208,7 @@ export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promi
   return rows.length === 1;
 }
 
-export interface StoredChecksums {
+interface StoredChecksums {
   sha1: string;
   sha256: string;
   size: number;
@@ -270,7 +270,7 @@ export async function deletePackageRecord(db: Db, guid: string, alongside: reado
 // Expiry and the sweep
 
 /** How many READY/FAILED packages an app keeps (the reference's max_valid_packages_stored default). */
-export const PACKAGES_KEPT_PER_APP = 5;
+const PACKAGES_KEPT_PER_APP = 5;
 
 /**
  * BitsExpiration#expire_packages!: of an app's READY and FAILED packages the newest 5 (by created_at,

@@ -12,8 +12,8 @@ import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, refer
  */
 export const STUCK_PACKAGE_TIMEOUT_MS = 60 * 60 * 1000;
 
-export const UPLOAD_LOST = "The app upload is invalid: the upload did not complete (the request ended before the bits were stored)";
-export const COPY_LOST = "failed to copy - the copy did not complete";
+const UPLOAD_LOST = "The app upload is invalid: the upload did not complete (the request ended before the bits were stored)";
+const COPY_LOST = "failed to copy - the copy did not complete";
 
 /** Packages handled per sweep pass; the next run (every 5 minutes) takes the rest. */
 const SWEEP_BATCH = 200;
@@ -31,7 +31,7 @@ async function deleteExpiredBits(db: Db, bucket: R2Bucket, expired: readonly { g
   await forgetExpiredBits(db, withBits);
 }
 
-export interface PackageSweepResult {
+interface PackageSweepResult {
   /** Uploads and copies failed because their requests died. */
   failed: number;
   /** Expired packages whose bits were deleted now (an expiry that was interrupted). */

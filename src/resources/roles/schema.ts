@@ -4,14 +4,14 @@ import { ApiError } from "../../http/errors";
 import { isObject, toOneGuid } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 
-export const ORGANIZATION_ROLE_TYPES = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"] as const;
-export const SPACE_ROLE_TYPES = ["space_auditor", "space_manager", "space_developer", "space_supporter"] as const;
+const ORGANIZATION_ROLE_TYPES = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"] as const;
+const SPACE_ROLE_TYPES = ["space_auditor", "space_manager", "space_developer", "space_supporter"] as const;
 /** In the reference's order (RoleTypes::ALL_ROLES), as its message lists them. */
 const ALL_ROLE_TYPES: readonly RoleType[] = [...ORGANIZATION_ROLE_TYPES, ...SPACE_ROLE_TYPES];
 export const isSpaceRole = (type: RoleType): boolean => (SPACE_ROLE_TYPES as readonly string[]).includes(type);
 
 /** Who gets the role: a user guid (UAA user_id or client_id), or a username (and origin) known here. */
-export type RoleUser = { guid: string } | { username: string; origin: string | null };
+type RoleUser = { guid: string } | { username: string; origin: string | null };
 
 export interface RoleCreate {
   type: RoleType;
@@ -109,7 +109,7 @@ export const roleListSpec: ListSpec = {
   orderBy: ["created_at", "updated_at"],
 };
 
-export const ROLE_INCLUDES = ["user", "organization", "space"] as const;
+const ROLE_INCLUDES = ["user", "organization", "space"] as const;
 export type RoleInclude = (typeof ROLE_INCLUDES)[number];
 
 /** `include` of the role list and show: user, organization, space. */
