@@ -7,6 +7,7 @@ import { isAdmin } from "../auth/permissions";
 import { timestamp, type Db } from "../db/client";
 import { organizations, resourcePool, roles, spaces } from "../db/schema";
 import type { Bindings } from "../env";
+import { poolKey } from "../bits/keys";
 import { poolSettings } from "./config";
 
 export interface PoolEntry {
@@ -20,7 +21,7 @@ export interface PoolEntry {
 
 export const GLOBAL_SCOPE = "global";
 
-export const poolKey = (scope: string, sha1: string): string => `pool/${scope}/${sha1}`;
+export { poolKey };
 
 /** The scope a package of this organization pools into: the org guid, or "global". */
 export function poolScopeOf(env: Bindings, organizationGuid: string): string {

@@ -9,10 +9,10 @@ import { packages, resourcePool } from "../../src/db/schema";
 import { fillFromPackage } from "../../src/pool/fill";
 import { poolKey, recordPooled, type PoolEntry } from "../../src/pool/store";
 import { sweepPool } from "../../src/pool/sweep";
-import { buildZip, crc32, deflateRaw, type FixtureEntry } from "../bits/zipfix";
-import { pseudoRandomBytes } from "../bits/helpers";
+import { buildZip, crc32, deflateRaw, type FixtureEntry } from "../helpers/zip";
+import { digestHex as hex, pseudoRandomBytes } from "../helpers/bytes";
 import { makeApp, makeOrg, makeSpace } from "../helpers/fixtures";
-import { createBits, hex, uploadZip } from "../packages/helpers";
+import { createBits, uploadZip } from "../resources/packages/helpers";
 
 const db = () => database(env.DB);
 

@@ -6,10 +6,11 @@ import { identityOf, write } from "../../auth/context";
 import type { AppEnv } from "../../env";
 import { readJsonObject } from "../../http/body";
 import { ApiError } from "../../http/errors";
+import { isObject } from "../../http/fields";
 import { json } from "../../http/respond";
 import { matchResources, type ResourceDescriptor } from "../../pool/match";
 
-/** The CLI sends at most 5000 resources per request (ccv3/constant/resource.go). */
+/** The CLI sends at most 5000 resources per request (ccv3/constant/resource.go; actor/v7action/resource_match.go chunks them). */
 const MAX_RESOURCES = 5000;
 /** A SHA-1 in hex; only the length is checked (ResourcePool::VALID_SHA_LENGTH). */
 const SHA1_LENGTH = 40;
@@ -20,8 +21,6 @@ const NOT_RESOURCES = "Resources must be an array of resource objects";
 
 /** Characters as Ruby counts them (code points); the UTF-16 length unless there are surrogate pairs. */
 const characters = (s: string): number => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The reference's checks and messages (app/messages/resource_match_create_message.rb), each message
