@@ -1,4 +1,4 @@
-// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200] [--sizes=10,100,500] [--seconds=4]
+// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200,match] [--sizes=10,100,500] [--seconds=4]
 //   [--connections=4] [--rounds=2] [--packages=100000] [--port=8797] [--keep] [--out=bench/results/latest.json]
 //
 // Builds the Worker as it deploys (wrangler deploy --dry-run), runs that bundle under `wrangler dev`
@@ -19,7 +19,7 @@ import { bareDelete, bareGet, barePut, downloadPackage, uploadPackage } from "./
 import { measure } from "./lib/load.mjs";
 import { bundleAppForNode, explainRequest, fullIndexScans, fullScans, loadApp, planLines, snapshotDatabase, tempSorts } from "./lib/plan.mjs";
 import { memory } from "./lib/proc.mjs";
-import { buildpackGuid, prepareDatabase, SMALL, TARGET_APP, TARGET_PACKAGE } from "./lib/seed.mjs";
+import { buildpackGuid, MATCH_USER, poolSha1, prepareDatabase, seedMatch, SMALL, TARGET_APP, TARGET_PACKAGE } from "./lib/seed.mjs";
 import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
 import { startWorker, wrangler } from "./lib/worker.mjs";
 import { MiB, streamedZip } from "./lib/zip.mjs";
@@ -27,7 +27,7 @@ import { change, makeApp, matchBody, uploadForm, writeZip } from "./lib/push.mjs
 import { withMemory } from "./lib/bits.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "push"];
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "match", "push"];
 const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits"];
 
 const { values: opts } = parseArgs({
@@ -67,7 +67,7 @@ const T0 = Date.now();
 // Setup
 
 const state = mkdtempSync(join(tmpdir(), "cf-bits-bench-"));
-const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql") };
+const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), pool: join(state, "d1-pool"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql") };
 const secret = newSecret();
 const envFile = join(state, "bench.env");
 const UAA_URL = "http://127.0.0.1:9/uaa";
@@ -574,6 +574,75 @@ async function push(app, bare, token) {
   const [a, b] = results.push;
   const growth = mib(b.assemblyOverIdle - a.assemblyOverIdle);
   rows.push(["push", "assembling: memory growth from 50 MB to 200 MB", `${growth >= 0 ? "+" : ""}${fmt(growth, 1)} MiB`, `+${fmt(mib(a.assemblyOverIdle), 1)} MiB at 50 MB`, "", "<= +8 MiB", target("push: assembly memory growth 50 -> 200 MB (MiB)", growth, 8, "max")]);
+
+/** Pool entries in the full pool of the match scenario. */
+const POOL_ENTRIES = 100_000;
+
+/**
+ * 5. Resource matching: POST /v3/resource_matches of 5,000 entries (every one held by the pool, the
+ * largest answer) and of 1 entry, by a space developer, against the same database with an empty pool
+ * and with 100,000 pool entries in the developer's organization, alternating, one request at a time.
+ * The D1 round trips and the statement's plan come from the same request run in Node on a copy of the
+ * full database.
+ */
+async function matchScenario(empty, full, token) {
+  // Held: entries 1, 21, 41, ... of the pool. Not held: digests the pool has never seen.
+  const entries = (n, held) => Array.from({ length: n }, (_, i) => {
+    const k = held ? 1 + i * 20 : POOL_ENTRIES + 1 + i;
+    return { path: `app/file-${i}.bin`, mode: "644", checksum: { value: poolSha1(k) }, size_in_bytes: 100_000 + k };
+  });
+  const post = async (worker, body) => {
+    const started = process.hrtime.bigint();
+    const res = await fetch(`${worker.url}/v3/resource_matches`, {
+      method: "POST", headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body,
+    });
+    const text = await res.text();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (res.status !== 201) throw new Error(`POST /v3/resource_matches answered ${res.status}: ${text.slice(0, 300)}`);
+    return { ms, xRuntimeMs: Number(res.headers.get("x-runtime")) * 1000, matched: JSON.parse(text).resources.length };
+  };
+  results.match = [];
+  for (const { n, held } of [{ n: 5000, held: true }, { n: 5000, held: false }, { n: 1, held: true }]) {
+    const body = JSON.stringify({ resources: entries(n, held) });
+    const rounds = n === 1 ? 60 : 20;
+    const e = [];
+    const f = [];
+    for (let i = 0; i < 3; i++) {
+      await post(empty, body);
+      await post(full, body);
+    }
+    for (let i = 0; i < rounds; i++) {
+      e.push(await post(empty, body));
+      f.push(await post(full, body));
+    }
+    const expected = held ? n : 0;
+    if (e.some((r) => r.matched !== 0) || f.some((r) => r.matched !== expected)) throw new Error(`match ${n}: expected 0 and ${expected} matches`);
+    const msEmpty = median(e.map((r) => r.ms));
+    const msFull = median(f.map((r) => r.ms));
+    const ratio = msFull / msEmpty;
+    mkdirSync(join(state, "plan"), { recursive: true });
+    const db = snapshotDatabase(dirs.pool, join(state, "plan", "pool.sqlite"));
+    const profile = await explainRequest(await nodeApp(), db, "/v3/resource_matches", {
+      env: nodeEnv(), headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, method: "POST", body, status: 201,
+    });
+    const statement = profile.statements[0];
+    const rec = {
+      entries: n, held, rounds, msEmpty, msFull, ratio,
+      xRuntimeEmptyMs: median(e.map((r) => r.xRuntimeMs)), xRuntimeFullMs: median(f.map((r) => r.xRuntimeMs)),
+      d1RoundTrips: profile.roundTrips, sql: statement?.sql, plan: statement ? planLines(statement.plan) : [], statementMs: statement?.ms,
+    };
+    results.match.push(rec);
+    log(`match ${n} (${held ? "all" : "none"} held): ${fmt(msFull, 1)} ms with ${fmt(POOL_ENTRIES)} pool entries, ${fmt(msEmpty, 1)} ms with none (x${ratio.toFixed(2)}); ${profile.roundTrips} D1 round trip(s)`);
+    rows.push([
+      "match", `POST /v3/resource_matches, ${fmt(n)} ${n === 1 ? "entry" : "entries"} (${held ? "all" : "none"} held)  p50`, `${fmt(msFull, 1)} ms @${fmt(POOL_ENTRIES / 1000)}k pooled`,
+      `${fmt(msEmpty, 1)} ms (empty pool)`, `x${ratio.toFixed(2)}`, n === 1 ? "(info)" : "<= x1.5",
+      n === 1 ? "" : target(`match ${n} entries (${held ? "all" : "none"} held): ${POOL_ENTRIES} pooled / empty pool`, ratio, 1.5, "max"),
+    ]);
+    rows.push([
+      "match", "  profile: X-Runtime p50, D1 round trips, the statement alone", `${fmt(rec.xRuntimeFullMs, 2)} ms, ${profile.roundTrips} round trip(s), ${fmt(statement?.ms ?? NaN, 2)} ms`,
+      `${fmt(rec.xRuntimeEmptyMs, 2)} ms (empty)`, "", "1 round trip", target(`match ${n} entries (${held ? "all" : "none"} held): D1 round trips`, profile.roundTrips, 1, "max"),
+    ]);
+  }
 }
 
 function rm(file) {
@@ -602,7 +671,7 @@ let exitCode = 0;
 try {
   await bundle(); // always: the dev server runs this bundle
   const needLarge = wants("scaling");
-  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200") || wants("push");
+  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200") || wants("match") || wants("push");
   if (needApp) {
     log(`seeding: 1,000 packages${needLarge ? ` and ${fmt(LARGE)} packages` : ""} straight into local D1`);
     const seeded = await Promise.all([
@@ -610,6 +679,13 @@ try {
       needLarge ? prepareDatabase({ cwd: ROOT, persistTo: dirs.large, total: LARGE, sqlDir: dirs.sql }) : null,
     ]);
     results.seedSeconds = { small: seeded[0], large: seeded[1] };
+    if (wants("match")) {
+      // The same 1,000-package database twice, with the match user's role: one with an empty pool, one with 100,000 entries.
+      log(`seeding: the match user's role, and ${fmt(POOL_ENTRIES)} pool entries into a second database`);
+      await prepareDatabase({ cwd: ROOT, persistTo: dirs.pool, total: SMALL, sqlDir: dirs.sql });
+      await seedMatch({ cwd: ROOT, persistTo: dirs.pool, entries: POOL_ENTRIES, sqlDir: dirs.sql });
+      await seedMatch({ cwd: ROOT, persistTo: dirs.small, entries: 0, sqlDir: dirs.sql });
+    }
     log(`seeded in ${seeded.filter(Boolean).map((s) => `${s.toFixed(1)} s`).join(" / ")}`);
 
     const app = await start("app", workerArgs(dirs.small), PORT);
@@ -627,6 +703,11 @@ try {
     }
     if (wants("bits")) await bits(app, bare, token);
     if (wants("bits200")) await bits200(app, bare, token);
+    if (wants("match")) {
+      const full = await start("app-pool", workerArgs(dirs.pool), PORT + 3);
+      await matchScenario(app, full, await signToken(secret, { user: MATCH_USER, scopes: ["cloud_controller.read", "cloud_controller.write"], ttlSeconds: 3600 }));
+      await full.stop();
+    }
     if (wants("push")) await push(app, bare, token);
   }
 } catch (err) {
@@ -643,6 +724,14 @@ results.totalSeconds = (Date.now() - T0) / 1000;
 mkdirSync(dirname(opts.out), { recursive: true });
 writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
+if (results.match) {
+  console.log("Resource matching: the one statement, EXPLAIN QUERY PLAN on the 100,000-entry pool:");
+  for (const m of results.match) {
+    console.log(`\n  ${m.entries} entries (${m.held ? "all" : "none"} held): ${m.statementMs?.toFixed(3)} ms: ${m.sql}`);
+    for (const l of m.plan) console.log(`      ${l}`);
+  }
+  console.log("");
+}
 if (results.plans) {
   console.log("Query plans (the Worker's statements, EXPLAIN QUERY PLAN on the large database):");
   for (const p of results.plans) {

@@ -1,5 +1,5 @@
-// npm run provision -- --env preview|production: creates the environment's D1 database and R2 bucket
-// in your Cloudflare account (wrangler login or CLOUDFLARE_API_TOKEN) and writes the database id
+// npm run provision -- --env preview|production: creates the environment's D1 database, R2 bucket and
+// resource pool queue in your Cloudflare account (wrangler login or CLOUDFLARE_API_TOKEN) and writes the database id
 // into wrangler.toml. Safe to run again: existing resources are looked up, not recreated.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +20,7 @@ const field = (text, key) => new RegExp(`${key}\\s*=\\s*"([^"]+)"`).exec(text)?.
 const d1 = block("d1_databases");
 const databaseName = field(d1.text, "database_name");
 const bucketName = field(block("r2_buckets").text, "bucket_name");
+const queueName = field(block("queues.producers").text, "queue");
 
 function wrangler(args) {
   const r = spawnSync("wrangler", args, { encoding: "utf8", env: { ...process.env, CI: "true" } });
@@ -47,4 +48,11 @@ if (!bucket.ok && !/already exists/i.test(bucket.out)) {
   process.exit(1);
 }
 console.log(`R2 ${bucketName}: ready`);
+
+const queue = wrangler(["queues", "create", queueName]);
+if (!queue.ok && !/already (exists|taken)/i.test(queue.out)) {
+  console.error(queue.out);
+  process.exit(1);
+}
+console.log(`Queue ${queueName}: ready`);
 console.log(`next: npm run types, commit wrangler.toml, then npm run ${env === "production" ? "deploy" : "deploy:preview"}`);

@@ -55,7 +55,7 @@ export default {
     ctx.waitUntil(housekeeping(env));
   },
   // The resource pool's queue (POOL_QUEUE): READY packages' files go into the pool (src/pool/fill.ts).
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     await consumePoolMessages(batch, env);
   },
 } satisfies ExportedHandler<Bindings>;

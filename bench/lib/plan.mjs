@@ -117,17 +117,17 @@ function timeStatement(db, sql, params, rounds = 20) {
 }
 
 /**
- * Answers `path` with the app against `dbFile`; returns { status, statements: [{ sql, params, plan, ms }] }
+ * Answers `path` (a GET, or `method` with `body`, expecting `status`) with the app against `dbFile`; returns { status, statements: [{ sql, params, plan, ms }] }
  * for each SELECT the request issued (plan lines as SQLite prints them, ms the mean time of the statement).
  */
-export async function explainRequest(app, dbFile, path, { env, headers, explain = true }) {
+export async function explainRequest(app, dbFile, path, { env, headers, explain = true, method = "GET", body: requestBody, status = 200 }) {
   const db = new DatabaseSync(dbFile);
   try {
     const d1 = new RecordingD1(db);
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} };
-    const res = await app.fetch(new Request(`http://127.0.0.1${path}`, { headers }), { ...env, DB: d1 }, ctx);
+    const res = await app.fetch(new Request(`http://127.0.0.1${path}`, { method, headers, body: requestBody }), { ...env, DB: d1 }, ctx);
     const body = await res.text();
-    if (res.status !== 200) throw new Error(`${path} answered ${res.status} in Node: ${body.slice(0, 300)}`);
+    if (res.status !== status) throw new Error(`${method} ${path} answered ${res.status} in Node: ${body.slice(0, 300)}`);
     if (!explain) return { status: res.status, roundTrips: d1.roundTrips, statementCount: d1.log.length, statements: [] };
     const statements = d1.log
       .filter((s) => /^\s*select/i.test(s.sql))

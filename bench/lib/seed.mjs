@@ -79,3 +79,36 @@ export async function prepareDatabase({ cwd, persistTo, total, sqlDir }) {
   await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", file, "--yes"], { cwd });
   return (Date.now() - started) / 1000;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Resource matching (--only=match)
+
+/** The user the match scenario signs its token for: a space developer of the bench space. */
+export const MATCH_USER = "bench-dev";
+/**
+ * The SHA-1 of pool entry i (1-based): deterministic, so a request can name entries the pool holds,
+ * and spread over the key space like real digests (a multiplicative hash in front, i behind).
+ */
+export const poolSha1 = (i) => `${((i * 2654435761) % 4294967296).toString(16).padStart(8, "0")}${i.toString(16).padStart(32, "0")}`;
+
+/** The bench user's role, and `entries` pool rows in the bench organization's scope (none: an empty pool). */
+export function matchSeedSql(entries) {
+  const statements = [
+    `INSERT INTO roles (guid, type, user_guid, space_guid, created_at) VALUES ('${guid("b000", 1)}', 'space_developer', '${MATCH_USER}', '${SPACE_GUID}', '2025-01-01T00:00:00Z');`,
+  ];
+  for (let from = 1; from <= entries; from += 25_000) {
+    const to = Math.min(entries, from + 25_000 - 1);
+    statements.push(`WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${to})
+INSERT INTO resource_pool (scope, sha1, size, compressed_size, crc32, method, created_at, last_used_at)
+SELECT '${ORG_GUID}', printf('%08x%032x', (i * 2654435761) % 4294967296, i), 100000 + i, 90000 + i, i, 8, ${stamp("i")}, ${stamp("i")}
+FROM n;`);
+  }
+  return statements.join("\n");
+}
+
+/** Runs matchSeedSql on a prepared database. */
+export async function seedMatch({ cwd, persistTo, entries, sqlDir }) {
+  const file = join(sqlDir, `match-${entries}.sql`);
+  writeFileSync(file, matchSeedSql(entries));
+  await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", file, "--yes"], { cwd });
+}

@@ -13,7 +13,7 @@
 // short object errors the stream with PooledFileError before the central directory, so a put of the
 // stream's known length never completes. Memory is flat: bytes pass through one reused buffer into
 // the reader's own buffers (a byte stream answering BYOB reads), whatever the package's size.
-import { ByteReader } from "../http/byte-reader";
+import { ByteReader } from "./byte-reader";
 import { BitsChangedError, BitsNotFoundError } from "./store";
 import { ZipError, type ZipEntry } from "./zip";
 

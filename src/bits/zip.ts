@@ -67,7 +67,7 @@ export interface ZipEntry {
 export const isSymlink = (entry: Pick<ZipEntry, "madeBy" | "externalAttributes">): boolean =>
   entry.madeBy >>> 8 === 3 && ((entry.externalAttributes >>> 16) & 0o170000) === 0o120000;
 
-export interface ZipSummary {
+interface ZipSummary {
   /** Entries in the central directory, directories included. */
   entries: number;
   directories: number;
@@ -82,7 +82,7 @@ export interface ZipSummary {
   centralDirectorySize: number;
 }
 
-export interface InspectZipOptions {
+interface InspectZipOptions {
   /** Sum of uncompressed sizes allowed; more is a ZipTooLargeError (raised as soon as it is passed). */
   maxUncompressedSize?: number;
   /** Bytes of CD read at a time; default 1 MiB. */

@@ -50,7 +50,7 @@ export const apps = sqliteTable("apps", {
   index("apps_created_at_idx").on(t.createdAt, t.id),
 ]);
 
-export const packageStates = [
+const packageStates = [
   "AWAITING_UPLOAD", "PROCESSING_UPLOAD", "COPYING", "READY", "FAILED", "EXPIRED",
 ] as const;
 export type PackageState = (typeof packageStates)[number];
@@ -118,7 +118,7 @@ export const buildpacks = sqliteTable("buildpacks", {
   uniqueIndex("buildpacks_name_stack_lifecycle_idx").on(t.name, sql`coalesce(${t.stack}, '')`, t.lifecycle),
 ]);
 
-export const jobStates = ["PROCESSING", "COMPLETE", "FAILED", "POLLING"] as const;
+const jobStates = ["PROCESSING", "COMPLETE", "FAILED", "POLLING"] as const;
 
 export const jobs = sqliteTable("jobs", {
   id: id(),
@@ -246,8 +246,8 @@ export const resourcePool = sqliteTable("resource_pool", {
 }, (t) => [
   primaryKey({ columns: [t.scope, t.sha1] }),
   index("resource_pool_last_used_idx").on(t.lastUsedAt),
-  // Matching across scopes (an admin's match) goes by SHA-1 alone.
-  index("resource_pool_sha1_idx").on(t.sha1),
+  // Matching probes by SHA-1 and reads the scope from the same index entry (covering).
+  index("resource_pool_sha1_idx").on(t.sha1, t.scope),
   // Filling skips entries already pooled by what the central directory tells before any byte is read.
   index("resource_pool_crc_idx").on(t.scope, t.crc32, t.size),
 ]);

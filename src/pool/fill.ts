@@ -5,16 +5,15 @@
 // the central directory, its SHA-1 computed from the inflated bytes; one that fails is never pooled.
 // Its compressed bytes are then copied as they are to `pool/<scope>/<sha1>`, and the row written after
 // the object. Work per message is bounded (FILL_BUDGET); a continuation message takes the rest.
-import type { Db } from "../db/client";
-import { database, timestamp } from "../db/client";
+import { and, eq } from "drizzle-orm";
+import { database, timestamp, type Db } from "../db/client";
+import { resourcePool } from "../db/schema";
 import type { Bindings } from "../env";
 import { BitsChangedError, BitsNotFoundError, hex, openBitsReader } from "../bits/store";
 import { crc32, inspectZip, isSymlink, ZipError, type ZipEntry } from "../bits/zip";
 import { poolSettings, sizeEligible, type PoolSettings } from "./config";
 import { markPooled, packageToPool } from "./packages";
 import { inJsonList, pooledByCrc, poolKey, poolScopeOf, recordPooled, type PoolEntry } from "./store";
-import { and, eq } from "drizzle-orm";
-import { resourcePool } from "../db/schema";
 
 /** The queue's message: pool the package's eligible files from the `from`-th on (in offset order). */
 export interface PoolMessage {
@@ -134,7 +133,8 @@ export async function fillFromPackage(env: Bindings, message: PoolMessage, budge
     return lo < offsets.length ? (offsets[lo] as number) : cdStart;
   };
 
-  // Entries the scope already holds by CRC-32 and size are not read at all (a repeat push's files).
+  // Entries the scope already holds by CRC-32 and size are not read at all (a repeat push's files):
+  // a different file with the same CRC-32 and size is then not pooled, which costs a future upload, never correctness.
   const from = Math.max(0, message.from ?? 0);
   const window = eligible.slice(from, from + LOOKUP_WINDOW);
   const held = await pooledByCrc(db, scope, window.map((e) => ({ crc32: e.crc32, size: e.uncompressedSize })));

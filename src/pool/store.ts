@@ -7,6 +7,7 @@ import { isAdmin } from "../auth/permissions";
 import { timestamp, type Db } from "../db/client";
 import { organizations, resourcePool, roles, spaces } from "../db/schema";
 import type { Bindings } from "../env";
+import { poolKey } from "../bits/keys";
 import { poolSettings } from "./config";
 
 export interface PoolEntry {
@@ -20,7 +21,7 @@ export interface PoolEntry {
 
 export const GLOBAL_SCOPE = "global";
 
-export const poolKey = (scope: string, sha1: string): string => `pool/${scope}/${sha1}`;
+export { poolKey };
 
 /** The scope a package of this organization pools into: the org guid, or "global". */
 export function poolScopeOf(env: Bindings, organizationGuid: string): string {
@@ -105,12 +106,16 @@ export async function recordPooled(db: Db, entries: readonly PoolEntry[], now = 
     ON CONFLICT (scope, sha1) DO UPDATE SET last_used_at = excluded.last_used_at`);
 }
 
-/** Of `candidates` (crc32 and size, from a zip's central directory), those the scope already holds: one statement. */
-export async function pooledByCrc(db: Db, scope: string, candidates: readonly { crc32: number; size: number }[]): Promise<Set<string>> {
+/**
+ * Of `candidates` (crc32 and size, from a zip's central directory), those the scope already holds, as
+ * "crc32:size"; they count as used (a package holds them again), so pruning keeps them. One statement.
+ */
+export async function pooledByCrc(db: Db, scope: string, candidates: readonly { crc32: number; size: number }[], now = timestamp()): Promise<Set<string>> {
   if (candidates.length === 0) return new Set();
   const list = JSON.stringify(candidates.map((c) => [c.crc32, c.size]));
-  const rows = await db.select({ crc32: resourcePool.crc32, size: resourcePool.size }).from(resourcePool)
-    .where(and(eq(resourcePool.scope, scope), sql`(${resourcePool.crc32}, ${resourcePool.size}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${list}))`));
+  const rows = await db.update(resourcePool).set({ lastUsedAt: now })
+    .where(and(eq(resourcePool.scope, scope), sql`(${resourcePool.crc32}, ${resourcePool.size}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${list}))`))
+    .returning({ crc32: resourcePool.crc32, size: resourcePool.size });
   return new Set(rows.map((r) => `${r.crc32}:${r.size}`));
 }
 

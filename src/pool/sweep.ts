@@ -11,7 +11,8 @@ import { deleteBits } from "../bits/store";
 import { poolSettings } from "./config";
 import type { PoolMessage } from "./fill";
 import { unpooledPackages } from "./packages";
-import { deleteIdle, idleEntries, poolKey } from "./store";
+import { poolEntryOfKey, poolKey, POOL_PREFIX } from "../bits/keys";
+import { deleteIdle, idleEntries } from "./store";
 
 /** A READY package not pooled this long after it became READY lost its message (the queue delivers in seconds). */
 export const LOST_MESSAGE_AFTER_MS = 15 * 60 * 1000;
@@ -26,7 +27,7 @@ export interface PoolSweepResult {
   orphansDeleted: number;
 }
 
-export async function sweepPool(db: Db, env: Bindings, now = Date.now(), orphansFrom = randomStart("pool/")): Promise<PoolSweepResult> {
+export async function sweepPool(db: Db, env: Bindings, now = Date.now(), orphansFrom = randomStart(POOL_PREFIX)): Promise<PoolSweepResult> {
   const lost = await unpooledPackages(db, timestamp(new Date(now - LOST_MESSAGE_AFTER_MS)), REQUEUE_BATCH);
   if (lost.length > 0) {
     await env.POOL_QUEUE.sendBatch(lost.map((p) => ({ body: { packageGuid: p.guid } satisfies PoolMessage })));
@@ -39,7 +40,7 @@ export async function sweepPool(db: Db, env: Bindings, now = Date.now(), orphans
   if (pruned.length > 0) await deleteBits(env.BITS, pruned.map((e) => poolKey(e.scope, e.sha1)));
 
   const orphansDeleted = await sweepOrphanedBits(env.BITS, {
-    prefix: "pool/",
+    prefix: POOL_PREFIX,
     referenced: (keys) => pooledKeys(db, keys),
     now,
     startAfter: orphansFrom,
@@ -49,7 +50,7 @@ export async function sweepPool(db: Db, env: Bindings, now = Date.now(), orphans
 
 /** Of the given pool keys, those a row names: one statement. */
 async function pooledKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
-  const pairs = keys.map((k) => k.split("/")).filter((p) => p.length === 3).map((p) => [p[1], p[2]]);
+  const pairs = keys.map(poolEntryOfKey).filter((e) => e !== undefined).map((e) => [e.scope, e.sha1]);
   if (pairs.length === 0) return new Set();
   const rows = await db.select({ scope: resourcePool.scope, sha1: resourcePool.sha1 }).from(resourcePool)
     .where(sql`(${resourcePool.scope}, ${resourcePool.sha1}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${JSON.stringify(pairs)}))`);

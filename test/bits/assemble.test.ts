@@ -7,8 +7,9 @@ import { describe, expect, it } from "vitest";
 import { assemblyStream, planAssembly, PooledFileError, type PooledFile, type UploadedZip } from "../../src/bits/assemble";
 import { openBitsReader, putBits } from "../../src/bits/store";
 import { inspectZip, readZipEntry, ZipError, type ZipEntry } from "../../src/bits/zip";
-import { dec, enc, listKeys, pseudoRandomBytes, recordingBucket } from "./helpers";
-import { buildZip, crc32 as fixtureCrc32, deflateRaw, manyEntryZip } from "./zipfix";
+import { dec, enc, pseudoRandomBytes } from "../helpers/bytes";
+import { listKeys, recordingBucket } from "../helpers/r2";
+import { buildZip, crc32 as fixtureCrc32, deflateRaw, manyEntryZip } from "../helpers/zip";
 
 interface Read {
   entries: ZipEntry[];

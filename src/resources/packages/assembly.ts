@@ -11,7 +11,8 @@
 // - A matched path that an uploaded entry also has: the pool file wins, as in the reference, which
 //   unzips the upload and then copies the matched files over it.
 import { assemblyStream, planAssembly, PooledFileError, type PooledFile, type UploadedZip } from "../../bits/assemble";
-import { BitsNotFoundError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { newPackageBitsKey } from "../../bits/keys";
+import { BitsNotFoundError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import { ApiError } from "../../http/errors";
@@ -68,7 +69,7 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
 
     if (uploadedKey === packageKey) {
       // The bits came before `resources` and sit at the package's key: the package moves to a new one.
-      const next = newBitsKey("packages", pkg.guid);
+      const next = newPackageBitsKey(pkg.guid);
       if (!(await moveUpload(db, pkg.guid, packageKey, next))) {
         await deleteBits(bucket, [packageKey, target.stagingKey]);
         return;

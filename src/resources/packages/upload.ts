@@ -18,8 +18,9 @@ import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import type { Bindings } from "../../env";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
-import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { lengthIfLast, readMultipart } from "../../bits/multipart";
+import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { newPackageBitsKey } from "../../bits/keys";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { assemblePackage } from "./assembly";
 import { parseResources, type MatchedResource } from "./resources";
@@ -43,7 +44,7 @@ export const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
  * The most raw bytes a `bits` part may have: its uncompressed limit with room for zip overhead (as the
  * reference's nginx allows 1536M in front of a 1 GiB package limit). The zip check enforces the real limit.
  */
-export const rawBitsLimit = (maxPackageSize: number) => maxPackageSize + Math.floor(maxPackageSize / 2) + 16 * 1024 * 1024;
+const rawBitsLimit = (maxPackageSize: number) => maxPackageSize + Math.floor(maxPackageSize / 2) + 16 * 1024 * 1024;
 
 type Received =
   | { kind: "stored"; bits: StoredBits | undefined; resources: MatchedResource[] }
@@ -70,7 +71,7 @@ export interface UploadTarget {
 
 /** A target for `pkg` whose upload was accepted under `bitsKey`. */
 export function uploadTarget(input: Omit<UploadTarget, "stagingKey">): UploadTarget {
-  return { ...input, stagingKey: newBitsKey("packages", input.pkg.guid) };
+  return { ...input, stagingKey: newPackageBitsKey(input.pkg.guid) };
 }
 
 /**

@@ -6,10 +6,11 @@ import { identityOf, write } from "../../auth/context";
 import type { AppEnv } from "../../env";
 import { readJsonObject } from "../../http/body";
 import { ApiError } from "../../http/errors";
+import { isObject } from "../../http/fields";
 import { json } from "../../http/respond";
 import { matchResources, type ResourceDescriptor } from "../../pool/match";
 
-/** The CLI sends at most 5000 resources per request (ccv3/constant/resource.go). */
+/** The CLI sends at most 5000 resources per request (ccv3/constant/resource.go; actor/v7action/resource_match.go chunks them). */
 const MAX_RESOURCES = 5000;
 /** A SHA-1 in hex; only the length is checked (ResourcePool::VALID_SHA_LENGTH). */
 const SHA1_LENGTH = 40;
@@ -18,7 +19,8 @@ const PREAMBLE = "Resources array contains at least one resource with";
 /** The reference fails with a 500 on an element that is not an object; this says what is wrong. */
 const NOT_RESOURCES = "Resources must be an array of resource objects";
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** Characters as Ruby counts them (code points); the UTF-16 length unless there are surrogate pairs. */
+const characters = (s: string): number => (/[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length);
 
 /**
  * The reference's checks and messages (app/messages/resource_match_create_message.rb), each message
@@ -48,7 +50,7 @@ export function validateResourceMatch(body: Record<string, unknown>): ResourceDe
     const { checksum, size_in_bytes: size, mode } = r;
     if (!isObject(checksum)) add(`${PREAMBLE} a non-object checksum`);
     else if (typeof checksum.value !== "string") add(`${PREAMBLE} a non-string checksum value`);
-    else if ([...checksum.value].length !== SHA1_LENGTH) add(`${PREAMBLE} a non-SHA1 checksum value`);
+    else if (characters(checksum.value) !== SHA1_LENGTH) add(`${PREAMBLE} a non-SHA1 checksum value`);
     if (typeof size !== "number" || !Number.isSafeInteger(size)) add(`${PREAMBLE} a non-integer size_in_bytes`);
     else if (size < 0) add(`${PREAMBLE} a negative size_in_bytes`);
     if (mode !== undefined && mode !== null) {
