@@ -574,6 +574,7 @@ async function push(app, bare, token) {
   const [a, b] = results.push;
   const growth = mib(b.assemblyOverIdle - a.assemblyOverIdle);
   rows.push(["push", "assembling: memory growth from 50 MB to 200 MB", `${growth >= 0 ? "+" : ""}${fmt(growth, 1)} MiB`, `+${fmt(mib(a.assemblyOverIdle), 1)} MiB at 50 MB`, "", "<= +8 MiB", target("push: assembly memory growth 50 -> 200 MB (MiB)", growth, 8, "max")]);
+}
 
 /** Pool entries in the full pool of the match scenario. */
 const POOL_ENTRIES = 100_000;
