@@ -12,10 +12,11 @@
 // It needs cloud_controller.admin (it creates an organization and a buildpack). It is never printed.
 // The URL may also come from SMOKE_URL.
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { crc32 } from "node:zlib";
 import { devIssuer, signDevToken } from "./dev-token.mjs";
-import { localConfig } from "./local-config.mjs";
+import { DEV_VARS, parseDotenv } from "./local-config.mjs";
 
 const { positionals, values: opts } = parseArgs({
   allowPositionals: true,
@@ -105,7 +106,7 @@ async function getToken(root) {
     assert(res.ok, `the UAA at ${uaa} answered the client_credentials grant with ${res.status}`);
     return (await res.json()).access_token;
   }
-  const secret = process.env.TOKEN_SIGNING_SECRET ?? localConfig().TOKEN_SIGNING_SECRET;
+  const secret = process.env.TOKEN_SIGNING_SECRET ?? (existsSync(DEV_VARS) ? parseDotenv(readFileSync(DEV_VARS, "utf8")).TOKEN_SIGNING_SECRET : undefined);
   assert(secret, "no token: set CF_TOKEN, CF_CLIENT_ID and CF_CLIENT_SECRET, or TOKEN_SIGNING_SECRET (see scripts/smoke.mjs)");
   assert(uaa || process.env.UAA_ISSUER, "GET / names no UAA, and UAA_ISSUER is not set: cannot name the development token's issuer");
   return signDevToken({

@@ -102,6 +102,12 @@ describe("npm run smoke against a local wrangler dev", { timeout: 240_000 }, () 
     assert.match(out, /checks failed or were skipped/);
   });
 
+  it("says where a token comes from when it has none, and exits 1", async () => {
+    const { code, out } = await smoke(apiUrl, {});
+    assert.equal(code, 1, out);
+    assert.match(out, /FAIL {2}a token: no token: set CF_TOKEN, CF_CLIENT_ID and CF_CLIENT_SECRET, or TOKEN_SIGNING_SECRET/);
+  });
+
   it("exits 2 without a URL", async () => {
     const { code, out } = await smoke("", {});
     assert.equal(code, 2);
