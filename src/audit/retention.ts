@@ -6,7 +6,7 @@
 import { sql } from "drizzle-orm";
 import { timestamp, type Db } from "../db/client";
 
-export const DEFAULT_RETENTION_DAYS = 31;
+const DEFAULT_RETENTION_DAYS = 31;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Rows per DELETE statement, and statements per run: at most 5,000 events a run (every 5 minutes). */
