@@ -334,8 +334,11 @@ function endRecords(plan: AssemblyPlan): Uint8Array {
 /** Pool object gets in flight ahead of the copy. */
 const PREFETCH = 8;
 
-/** The size of the buffer the copied bytes pass through. */
+/** The size of the buffers the copied bytes pass through, and how many there are. */
 const COPY_BUFFER = 256 * 1024;
+const COPY_BUFFERS = 8;
+/** Pool files whose checks may still run while the copy goes on. */
+const MAX_CHECKS = 16;
 
 /**
  * Checks a pool file's bytes as they pass, natively: they are fed to a gzip decompressor as the body of
@@ -354,14 +357,14 @@ class ContentCheck {
     this.writer = stream.writable.getWriter();
     this.writer.closed.catch(() => undefined);
     this.reading = this.drain(new ByteReader(stream.readable as ReadableStream<Uint8Array>));
-    this.reading.catch(() => undefined); // raced in write(), awaited in finish()
+    this.reading.catch(() => undefined); // raced in put(), awaited in finish()
     // A gzip member header: deflate, no flags, no time, unknown OS.
-    this.pending = this.put(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]));
-    this.pending.catch(() => undefined); // awaited with the first bytes
+    this.chain = this.put(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]));
+    this.chain.catch(() => undefined); // its failure surfaces in finish()
   }
 
-  /** The first write (the header), awaited with the first bytes. */
-  private pending: Promise<void> | undefined;
+  /** The writes so far, in order: each waits for the one before. */
+  private chain: Promise<void>;
 
   private async drain(reader: ByteReader): Promise<void> {
     let buffer = new Uint8Array(64 * 1024);
@@ -382,41 +385,46 @@ class ContentCheck {
     });
   }
 
-  /** Resolves once `bytes` are consumed (the caller may then reuse their buffer). */
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.pending !== undefined) {
-      await this.pending;
-      this.pending = undefined;
-    }
-    if (this.file.entry.method === 8) return this.put(bytes);
-    // Stored: deflate stored blocks of at most 65,535 bytes, each after its 5-byte header.
-    for (let o = 0; o < bytes.length; o += 0xffff) {
-      const n = Math.min(0xffff, bytes.length - o);
-      await this.put(new Uint8Array([0, n & 0xff, n >>> 8, ~n & 0xff, (~n >>> 8) & 0xff]));
-      await this.put(bytes.subarray(o, o + n));
-    }
+  /**
+   * Queues `bytes` after the writes before; resolves once zlib has consumed them (the caller may then
+   * reuse their buffer). The copy does not wait for it: checking runs beside the copy.
+   */
+  write(bytes: Uint8Array): Promise<void> {
+    const stored = this.file.entry.method !== 8;
+    this.chain = this.chain.then(async () => {
+      if (!stored) return this.put(bytes);
+      // Stored: deflate stored blocks of at most 65,535 bytes, each after its 5-byte header.
+      for (let o = 0; o < bytes.length; o += 0xffff) {
+        const n = Math.min(0xffff, bytes.length - o);
+        await this.put(new Uint8Array([0, n & 0xff, n >>> 8, ~n & 0xff, (~n >>> 8) & 0xff]));
+        await this.put(bytes.subarray(o, o + n));
+      }
+    });
+    return this.chain;
   }
 
-  async finish(): Promise<void> {
-    const { entry } = this.file;
-    if (this.pending !== undefined) await this.pending;
-    const end = new Uint8Array(entry.method === 8 ? 8 : 13);
-    const view = new DataView(end.buffer);
-    let o = 0;
-    if (entry.method !== 8) {
-      end.set([1, 0, 0, 0xff, 0xff]); // the final, empty, stored block
-      o = 5;
-    }
-    view.setUint32(o, entry.crc32 >>> 0, true);
-    view.setUint32(o + 4, entry.size >>> 0, true);
-    await this.put(end);
-    try {
-      await this.writer.close();
-      await this.reading;
-    } catch (e) {
-      throw e instanceof PooledFileError ? e : new PooledFileError(this.file, "its bytes do not inflate to its CRC-32 and size");
-    }
-    if (this.size !== entry.size) throw new PooledFileError(this.file, `its content has ${this.size} bytes, not ${entry.size}`);
+  /** After the last write: the trailer with the expected CRC-32 and size, and zlib's verdict. */
+  finish(): Promise<void> {
+    return this.chain.then(async () => {
+      const { entry } = this.file;
+      const end = new Uint8Array(entry.method === 8 ? 8 : 13);
+      const view = new DataView(end.buffer);
+      let o = 0;
+      if (entry.method !== 8) {
+        end.set([1, 0, 0, 0xff, 0xff]); // the final, empty, stored block
+        o = 5;
+      }
+      view.setUint32(o, entry.crc32 >>> 0, true);
+      view.setUint32(o + 4, entry.size >>> 0, true);
+      await this.put(end);
+      try {
+        await this.writer.close();
+        await this.reading;
+      } catch (e) {
+        throw e instanceof PooledFileError ? e : new PooledFileError(this.file, "its bytes do not inflate to its CRC-32 and size");
+      }
+      if (this.size !== entry.size) throw new PooledFileError(this.file, `its content has ${this.size} bytes, not ${entry.size}`);
+    });
   }
 
   abort(): void {
@@ -463,10 +471,21 @@ export function assemblyStream(bucket: R2Bucket, plan: AssemblyPlan): ReadableSt
 
 /** The state of one assembly: where it is, and the open source. */
 class Assembly {
-  /** Reused for every copy (a BYOB read moves it; the view that comes back replaces it). */
-  private buffer = new Uint8Array(COPY_BUFFER);
-  /** Bytes ready to go out (a header, or copied bytes in `buffer`). */
+  /**
+   * The buffers copied bytes pass through, reused (a BYOB read moves a buffer; the view that comes
+   * back replaces it). One is free again once its bytes went out and its check consumed them.
+   */
+  private readonly free: Uint8Array<ArrayBuffer>[] = Array.from({ length: COPY_BUFFERS }, () => new Uint8Array(COPY_BUFFER));
+  private readonly waiting: (() => void)[] = [];
+  /** For skipping and reading headers of the uploaded zip. */
+  private scratch = new Uint8Array(COPY_BUFFER);
+  /** Bytes ready to go out (a header, or copied bytes in one of the buffers). */
   private pending: Uint8Array = new Uint8Array(0);
+  /** Called once `pending` has gone out. */
+  private sent: (() => void) | undefined;
+  /** Pool files' checks still running (at most MAX_CHECKS), oldest first. */
+  private readonly checks: Promise<void>[] = [];
+  private failure: unknown;
   /** Next item whose local header is due; then the central directory; then the end records. */
   private next = 0;
   private phase: "entries" | "central" | "end" | "done" = "entries";
@@ -484,19 +503,44 @@ class Assembly {
   /** Fills the start of `target` with the next bytes; 0 at the end. */
   async fill(target: Uint8Array): Promise<number> {
     for (;;) {
+      if (this.failure !== undefined) throw this.failure;
       if (this.pending.length > 0) {
         const n = Math.min(this.pending.length, target.length);
         target.set(this.pending.subarray(0, n));
         this.pending = this.pending.subarray(n);
         this.written += n;
+        if (this.pending.length === 0) {
+          this.sent?.();
+          this.sent = undefined;
+        }
         return n;
       }
       if (this.copy !== undefined) {
-        await this.copyMore(Math.min(target.length, this.buffer.length));
+        await this.copyMore(Math.min(target.length, COPY_BUFFER));
         continue;
       }
       if (!(await this.advance())) return 0;
     }
+  }
+
+  private async acquire(): Promise<Uint8Array<ArrayBuffer>> {
+    while (this.free.length === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return this.free.pop()!;
+  }
+
+  private release(buffer: Uint8Array<ArrayBuffer>): void {
+    this.free.push(buffer);
+    this.waiting.shift()?.();
+  }
+
+  /** A pool file's check, running beside the copy; its failure fails the assembly. */
+  private async track(check: Promise<void>): Promise<void> {
+    check.catch((e: unknown) => {
+      this.failure ??= e;
+    });
+    this.checks.push(check);
+    if (this.checks.length > MAX_CHECKS) await this.checks.shift()!.catch(() => undefined);
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Moves to the next piece of output; false when all is written. */
@@ -505,6 +549,9 @@ class Assembly {
     if (this.phase === "entries") {
       const item = plan.items[this.next];
       if (item === undefined) {
+        // Every pool file's check has passed before the central directory (so the put's last byte) goes out.
+        await Promise.all(this.checks.splice(0));
+        if (this.failure !== undefined) throw this.failure;
         this.phase = "central";
         await this.closeUploaded();
         return true;
@@ -579,27 +626,37 @@ class Assembly {
     return getting;
   }
 
-  /** Copies up to `max` bytes of the current copy into `pending` (through the reused buffer). */
+  /** Copies up to `max` bytes of the current copy into `pending`, through a free buffer. */
   private async copyMore(max: number): Promise<void> {
     const copy = this.copy!;
     if (copy.left === 0) {
       this.copy = undefined;
       if (copy.check !== undefined) {
-        await copy.check.finish();
         // A pool object holds exactly these bytes; nothing more is wanted from it.
         if (!copy.reader.done) copy.reader.cancel(undefined);
+        await this.track(copy.check.finish());
       }
       return;
     }
-    const got = await copy.reader.readInto(this.buffer.subarray(0, Math.min(max, copy.left)) as Uint8Array<ArrayBuffer>);
-    // A BYOB read moved the buffer: keep the new view of it.
-    this.buffer = new Uint8Array(got.buffer);
+    const buffer = await this.acquire();
+    let got: Uint8Array<ArrayBuffer>;
+    try {
+      got = await copy.reader.readInto(buffer.subarray(0, Math.min(max, copy.left)));
+    } catch (e) {
+      this.release(new Uint8Array(COPY_BUFFER));
+      throw e;
+    }
+    const whole = new Uint8Array(got.buffer); // a BYOB read moved the buffer
     if (got.length === 0) {
+      this.release(whole);
       if (copy.check !== undefined) throw new PooledFileError(copy.check.file, "its object is shorter than recorded");
       throw new BitsChangedError(this.plan.uploaded?.key ?? "");
     }
-    if (copy.check !== undefined) await copy.check.write(got);
     copy.left -= got.length;
+    const sent = new Promise<void>((resolve) => (this.sent = resolve));
+    const consumed = copy.check?.write(got);
+    // Free again once out and, for a pool file, once zlib has consumed it (or failed).
+    void Promise.allSettled([sent, consumed]).then(() => this.release(whole));
     this.pending = got;
   }
 
@@ -623,8 +680,8 @@ class Assembly {
   private async skipUploaded(input: { reader: ByteReader; pos: number }, count: number): Promise<void> {
     let left = count;
     while (left > 0) {
-      const got = await input.reader.readInto(this.buffer.subarray(0, Math.min(left, this.buffer.length)) as Uint8Array<ArrayBuffer>);
-      this.buffer = new Uint8Array(got.buffer);
+      const got = await input.reader.readInto(this.scratch.subarray(0, Math.min(left, this.scratch.length)) as Uint8Array<ArrayBuffer>);
+      this.scratch = new Uint8Array(got.buffer);
       if (got.length === 0) throw new ZipError("inconsistent", "the uploaded zip is shorter than its central directory says");
       left -= got.length;
       input.pos += got.length;
