@@ -7,12 +7,27 @@
 //   DELETE /objects/:key
 //   POST /copy?from=A&to=B      the object A copied to B, R2 to R2 (a get's body into one put): the floor
 //                               of a package materialized as one object from bytes already in R2
+//   POST /concat?to=B           body {"keys":[...],"length":N}: the objects' bytes, one after the other,
+//                               into one put of N bytes (the floor of assembling one object from many)
 //   GET /d1?n=N                 N sequential `SELECT ?` round trips to D1 (the request-path diagnosis)
 //   GET /                       200 (the readiness check)
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/") return new Response("ok");
+    if (url.pathname === "/concat" && request.method === "POST") {
+      const { keys, length } = await request.json();
+      const fixed = new FixedLengthStream(length);
+      const putting = env.BITS.put(url.searchParams.get("to") ?? "", fixed.readable, { httpMetadata: { contentType: "application/zip" } });
+      for (const key of keys) {
+        const source = await env.BITS.get(key);
+        if (source === null) return new Response(`not found: ${key}`, { status: 404 });
+        await source.body.pipeTo(fixed.writable, { preventClose: true });
+      }
+      await fixed.writable.close();
+      const object = await putting;
+      return Response.json({ size: object.size }, { status: 201 });
+    }
     if (url.pathname === "/copy" && request.method === "POST") {
       const source = await env.BITS.get(url.searchParams.get("from") ?? "");
       if (source === null) return new Response("not found", { status: 404 });
