@@ -338,7 +338,7 @@ const PREFETCH = 8;
 const COPY_BUFFER = 256 * 1024;
 const COPY_BUFFERS = 8;
 /** Pool files whose checks may still run while the copy goes on. */
-const MAX_CHECKS = 16;
+const MAX_CHECKS = 4;
 
 /**
  * Checks a pool file's bytes as they pass, natively: they are fed to a gzip decompressor as the body of
