@@ -64,9 +64,7 @@ const DASH = 45;
 
 /** A CF-MessageParseError with the given detail. */
 function multipartError(detail: string, cause?: unknown): ApiError {
-  const err = new ApiError("MessageParseError", detail);
-  if (cause !== undefined) (err as Error & { cause?: unknown }).cause = cause;
-  return err;
+  return new ApiError("MessageParseError", detail).withCause(cause);
 }
 
 /** True when the Content-Type names multipart/form-data (boundary not checked). */
@@ -100,7 +98,7 @@ export function multipartBoundary(contentType: string | null | undefined): strin
  * leave room for the part. Only an expectation: the part may end earlier (more parts follow) or, when
  * the client omits the final CRLF, two bytes later.
  */
-export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOffset">): number | undefined {
+export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOffset">, knownBoundary?: string): number | undefined {
   const headers = request.headers;
   const encoding = headers.get("content-encoding");
   if (headers.has("transfer-encoding") || (encoding !== null && encoding.trim().toLowerCase() !== "identity")) return undefined;
@@ -108,7 +106,7 @@ export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOf
   if (contentLength === undefined || !/^\d{1,16}$/.test(contentLength)) return undefined;
   let boundary: string;
   try {
-    boundary = multipartBoundary(headers.get("content-type"));
+    boundary = knownBoundary ?? multipartBoundary(headers.get("content-type"));
   } catch {
     return undefined;
   }
@@ -117,9 +115,15 @@ export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOf
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
-/** The parts of a multipart/form-data request, streamed. See the module comment for the rules. */
-export function readMultipart(request: Request, limits?: MultipartLimits): AsyncGenerator<MultipartPart, void, undefined> {
-  const boundary = multipartBoundary(request.headers.get("content-type"));
+/**
+ * The parts of a multipart/form-data request, streamed. See the module comment for the rules.
+ * `boundary` is the request's, when the caller has already read it from the Content-Type.
+ */
+export function readMultipart(
+  request: Request,
+  limits?: MultipartLimits,
+  boundary = multipartBoundary(request.headers.get("content-type")),
+): AsyncGenerator<MultipartPart, void, undefined> {
   // An encoded body is not a form until decoded, and decoding uploads would let a small request
   // expand without bound; the cf CLI never encodes them.
   const encoding = request.headers.get("content-encoding")?.trim().toLowerCase();

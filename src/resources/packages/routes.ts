@@ -3,7 +3,7 @@
 // and the bits modules), present.
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
+import { assertCanWrite, readableOr404, type SpaceAccess, spaceAccessReads } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { newPackageBitsKey } from "../../bits/keys";
@@ -16,10 +16,10 @@ import { routeTable } from "../../http/routes";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
 import { isMultipartFormData, multipartBoundary } from "../../bits/multipart";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { v3Page } from "../../http/pagination";
 import { parseListParams, type ListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import {
   loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, metadataReads, prepareMetadataPatch, type PageWithMetadata,
 } from "../../metadata/store";
@@ -52,8 +52,7 @@ const STAGING_UNAVAILABLE =
 async function readablePackage(c: Ctx, guid: string): Promise<PackageWithApp & { access: SpaceAccess }> {
   const db = c.get("db");
   const [found, access] = await runReads(db, packageLookup(db, guid), spaceAccessReads(db, identityOf(c), spaceOfPackage(guid)));
-  if (!found || !access.canRead) throw notFound("Package");
-  return { ...found, access };
+  return { ...readableOr404(found, access, "Package"), access };
 }
 
 /** An app `who` can see, for create and copy (one round trip): else 422, as the reference answers there. */
@@ -219,7 +218,7 @@ async function packagesDestroy(c: Context<AppEnv, "/:guid">) {
     ]);
     if (bitsKey !== null) await deleteBits(bucket, bitsKey);
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
@@ -227,7 +226,7 @@ async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
   const contentType = c.req.header("Content-Type");
   // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
   if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
-  multipartBoundary(contentType);
+  const boundary = multipartBoundary(contentType);
   const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
   assertCanWrite(access);
   if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
@@ -237,7 +236,9 @@ async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
   const bitsKey = newPackageBitsKey(pkg.guid);
   const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
   if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
-  await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+  await receivePackageUpload(db, c.req.raw, {
+    pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE), boundary,
+  });
   return json(c, await presentCurrent(db, pkg.guid));
 }
 
