@@ -1,4 +1,4 @@
-// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200] [--sizes=10,100,500] [--seconds=4]
+// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200,multipart] [--sizes=10,100,500] [--seconds=4]
 //   [--connections=4] [--rounds=2] [--packages=100000] [--port=8797] [--keep] [--out=bench/results/latest.json]
 //
 // Builds the Worker as it deploys (wrangler deploy --dry-run), runs that bundle under `wrangler dev`
@@ -15,17 +15,17 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { createApp, createBitsPackage, expect200 } from "./lib/api.mjs";
-import { bareDelete, bareGet, barePut, downloadPackage, uploadPackage } from "./lib/bits.mjs";
+import { bareDelete, bareGet, barePut, downloadPackage, uploadPackage, withMemory } from "./lib/bits.mjs";
 import { measure } from "./lib/load.mjs";
 import { bundleAppForNode, explainRequest, fullIndexScans, fullScans, loadApp, planLines, snapshotDatabase, tempSorts } from "./lib/plan.mjs";
 import { memory } from "./lib/proc.mjs";
 import { buildpackGuid, prepareDatabase, SMALL, TARGET_APP, TARGET_PACKAGE } from "./lib/seed.mjs";
 import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
 import { startWorker, wrangler } from "./lib/worker.mjs";
-import { MiB, streamedZip } from "./lib/zip.mjs";
+import { MiB, multipartUpload, streamedZip } from "./lib/zip.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200"];
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "multipart"];
 const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits"];
 
 const { values: opts } = parseArgs({
@@ -65,7 +65,7 @@ const T0 = Date.now();
 // Setup
 
 const state = mkdtempSync(join(tmpdir(), "cf-bits-bench-"));
-const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql") };
+const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), multipart: join(state, "multipart"), dist: join(state, "dist"), sql: join(state, "sql") };
 const secret = newSecret();
 const envFile = join(state, "bench.env");
 const UAA_URL = "http://127.0.0.1:9/uaa";
@@ -467,6 +467,72 @@ async function bits200(app, bare, token) {
   }
 }
 
+/**
+ * 5. Multipart: the same generated uploads (the form `cf push` sends: `resources`, then `bits`) parsed
+ * by our reader (src/bits/multipart.ts) and by @remix-run/multipart-parser in one Worker
+ * (bench/multipart-worker), against the floor of reading the body without parsing. Each variant reads
+ * every part to its end and nothing is stored, so the figures are the parsers' alone. Every upload goes
+ * to a freshly started workerd, warmed with three 1 MiB uploads through the same variant, so no
+ * variant's peak is read against memory another one left behind and none runs cold code.
+ */
+const MULTIPART_VARIANTS = ["drain", "ours", "remix"];
+
+/** POSTs the form of `zip` to the multipart worker's `variant` and checks that every byte was read. */
+async function postForm(worker, variant, zip) {
+  const form = multipartUpload(zip.size, zip.chunks);
+  const res = await fetch(`${worker.url}/${variant}`, {
+    method: "POST",
+    body: ReadableStream.from(form.chunks()),
+    duplex: "half",
+    headers: { "content-type": form.contentType, "content-length": String(form.size) },
+    signal: AbortSignal.timeout(10 * 60 * 1000), // a stalled transfer fails the run instead of hanging it
+  });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`multipart ${variant} answered ${res.status}: ${body.slice(0, 500)}`);
+  const answer = JSON.parse(body);
+  const bits = answer.parts.find((p) => p.name === "bits");
+  if (variant === "drain" ? answer.bytes !== form.size : bits?.bytes !== zip.size) {
+    throw new Error(`multipart ${variant}: read ${JSON.stringify(answer)}, sent ${form.size} bytes with ${zip.size} of bits`);
+  }
+  return { bytes: form.size };
+}
+
+async function multipart(freshWorker) {
+  const warmUp = streamedZip(MiB);
+  results.multipart = [];
+  for (const sizeMiB of SIZES) {
+    const zip = streamedZip(sizeMiB * MiB);
+    const rec = { sizeMiB, zipBytes: zip.size, runs: Object.fromEntries(MULTIPART_VARIANTS.map((v) => [v, []])) };
+    for (let r = 0; r < ROUNDS; r++) {
+      // The variants take turns within a round, so drift on the shared machine hits all of them alike.
+      for (const variant of MULTIPART_VARIANTS) {
+        const worker = await freshWorker();
+        const run = await (async () => {
+          for (let i = 0; i < 3; i++) await postForm(worker, variant, warmUp);
+          return withMemory(worker, () => postForm(worker, variant, zip));
+        })().finally(() => worker.stop());
+        rec.runs[variant].push({ seconds: run.seconds, mbps: mib(run.bytes) / run.seconds, runtimeOverIdle: run.memory.runtime.overIdle, runtimeIdle: run.memory.runtime.idle });
+      }
+      const last = (v) => rec.runs[v][rec.runs[v].length - 1];
+      log(`multipart ${sizeMiB} MiB #${r + 1}: ` + MULTIPART_VARIANTS.map((v) => `${v} ${fmt(last(v).mbps, 1)} MiB/s +${fmt(mib(last(v).runtimeOverIdle), 1)} MiB`).join(", "));
+    }
+    rec.summary = Object.fromEntries(MULTIPART_VARIANTS.map((v) => [v, {
+      mbps: median(rec.runs[v].map((x) => x.mbps)),
+      runtimeOverIdle: Math.max(...rec.runs[v].map((x) => x.runtimeOverIdle)),
+    }]));
+    results.multipart.push(rec);
+    const sum = rec.summary;
+    const label = `${sizeMiB} MiB`;
+    for (const v of ["ours", "remix"]) {
+      rows.push(["multipart", `${v} ${label}  MiB/s`, fmt(sum[v].mbps, 1), `${fmt(sum.drain.mbps, 1)} (read only)`, (sum[v].mbps / sum.drain.mbps).toFixed(2), "(comparison)", ""]);
+    }
+    rows.push(["multipart", `  ours / remix ${label}  speed`, "", "", (sum.ours.mbps / sum.remix.mbps).toFixed(2), "(comparison)", ""]);
+    for (const v of ["drain", "ours", "remix"]) {
+      rows.push(["multipart", `${v} ${label}  workerd peak RSS over idle`, `+${fmt(mib(sum[v].runtimeOverIdle), 1)} MiB`, v === "drain" ? "" : `+${fmt(mib(sum.drain.runtimeOverIdle), 1)} MiB (read only)`, "", "(comparison)", ""]);
+    }
+  }
+}
+
 function rm(file) {
   try {
     rmSync(file);
@@ -518,6 +584,17 @@ try {
     }
     if (wants("bits")) await bits(app, bare, token);
     if (wants("bits200")) await bits200(app, bare, token);
+  }
+  if (wants("multipart")) {
+    const dir = join(ROOT, "bench", "multipart-worker");
+    await multipart(async () => {
+      const worker = await startWorker({
+        name: "multipart", args: [join(dir, "index.js"), "-c", join(dir, "wrangler.toml"), "--persist-to", dirs.multipart],
+        port: PORT + 3, cwd: ROOT, logFile: join(state, "multipart.log"),
+      });
+      workers.push(worker); // stopped by cleanup() too, should the run be interrupted
+      return worker;
+    });
   }
 } catch (err) {
   console.error(err instanceof Error ? err.stack : err);
