@@ -1,6 +1,7 @@
-// The scheduled sweep (wrangler.toml [triggers]): ends what dead requests left half-done, and keeps
-// the resource pool filled and pruned.
+// The scheduled sweep (wrangler.toml [triggers]): ends what dead requests left half-done, keeps the
+// resource pool filled and pruned, and deletes audit events past their retention.
 import type { Bindings } from "./env";
+import { deleteOldAuditEvents, retentionDays } from "./audit/retention";
 import { database } from "./db/client";
 import { failLostJobs } from "./jobs/jobs";
 import { sweepPackages } from "./resources/packages/sweep";
@@ -13,4 +14,5 @@ export async function housekeeping(env: Bindings, now = Date.now()): Promise<voi
   await sweepPackages(db, env.BITS, now);
   await sweepBuildpackBits(db, env.BITS, now);
   await sweepPool(db, env, now);
+  await deleteOldAuditEvents(db, retentionDays(env.AUDIT_EVENTS_RETENTION_DAYS), now);
 }

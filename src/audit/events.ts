@@ -4,7 +4,7 @@ import type { Identity } from "../auth/token";
 import { timestamp, type Db } from "../db/client";
 import { auditEvents } from "../db/schema";
 
-interface AuditEventInput {
+export interface AuditEventInput {
   /** e.g. "audit.app.package.create", "audit.buildpack.update" */
   type: string;
   actor: Identity;

@@ -185,27 +185,46 @@ async function putKnownLength(
   }
   const input = new ByteReader(body);
   const hasher = new Hasher();
-  const fixed = new FixedLengthStream(length);
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
-  const putting = bucket.put(key, fixed.readable, put);
-  const putFailed = putting.then(() => new Promise<never>(() => undefined));
-  putFailed.catch(() => undefined);
+  const target = fixedLengthPut(bucket, key, length, put);
   try {
-    const written = await writeBatches(input, length, hasher, (bytes) => Promise.race([writer.write(bytes), putFailed]));
+    const written = await writeBatches(input, length, hasher, target.write);
     if (written < length) throw new BitsLengthMismatchError(length, written);
     if (!input.done && (await input.readSome(new Uint8Array(1))).length > 0) throw new BitsLengthMismatchError(length, length + 1);
-    await Promise.race([writer.close(), putFailed]);
-    const stored = await putting;
+    const stored = await target.finish();
     const { sha1, sha256 } = await hasher.digest();
     return { key, size: hasher.size, sha1, sha256, etag: stored.etag };
   } catch (e) {
     hasher.abort();
     input.cancel(e);
-    writer.abort(e).catch(() => undefined);
-    if (await putting.then(() => true, () => false)) await bucket.delete(key).catch(() => undefined);
+    target.abort(e);
+    if (await target.completed()) await bucket.delete(key).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * One put of exactly `length` bytes under `key` through a FixedLengthStream, fed by `write` (which
+ * fails as soon as the put does) and ended by `finish` (the stored object). The one shape of both
+ * known-length put paths, putKnownLength and putExpectedLength.
+ */
+function fixedLengthPut(bucket: R2Bucket, key: string, length: number, put: R2PutOptions) {
+  const fixed = new FixedLengthStream(length);
+  const writer = fixed.writable.getWriter();
+  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; the caller handles that
+  const putting = bucket.put(key, fixed.readable, put);
+  // A failed put errors the stream, so the pending write rejects too; this makes sure nothing waits.
+  const putFailed = putting.then(() => new Promise<never>(() => undefined));
+  putFailed.catch(() => undefined);
+  return {
+    write: (bytes: Uint8Array): Promise<unknown> => Promise.race([writer.write(bytes), putFailed]),
+    finish: async (): Promise<R2Object> => {
+      await Promise.race([writer.close(), putFailed]);
+      return putting;
+    },
+    abort: (e: unknown): void => void writer.abort(e).catch(() => undefined),
+    /** True once the put completed: then an object is stored under `key`. */
+    completed: (): Promise<boolean> => putting.then(() => true, () => false),
+  };
 }
 
 /**
@@ -251,14 +270,8 @@ async function putExpectedLength(
 ): Promise<StoredBits> {
   const input = new ByteReader(body);
   const hasher = new Hasher();
-  const fixed = new FixedLengthStream(expected);
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
-  const putting = bucket.put(key, fixed.readable, put);
-  // A failed put errors the stream, so the pending write rejects too; this makes sure nothing waits.
-  const putFailed = putting.then(() => new Promise<never>(() => undefined));
-  putFailed.catch(() => undefined);
-  const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), putFailed]);
+  const target = fixedLengthPut(bucket, key, expected, put);
+  const write = target.write;
   try {
     // All but the last expected byte, as they arrive.
     let written = await writeBatches(input, expected - 1, hasher, write);
@@ -274,8 +287,7 @@ async function putExpectedLength(
     written += last.length;
     const overrun = tail.subarray(last.length);
     for (let left = expected - written; left > 0; left -= ZEROS.length) await write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
-    await Promise.race([writer.close(), putFailed]);
-    const first = await putting;
+    const first = await target.finish();
     const { sha1, sha256 } = await hasher.digest();
     if (size === expected) return { key, size, sha1, sha256, etag: first.etag };
 
@@ -288,9 +300,9 @@ async function putExpectedLength(
   } catch (e) {
     hasher.abort();
     input.cancel(e);
-    writer.abort(e).catch(() => undefined);
+    target.abort(e);
     // Once the put completed, `key` holds this body (padded perhaps) and the partial key may exist.
-    if (await putting.then(() => true, () => false)) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
+    if (await target.completed()) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
     throw e;
   }
 }

@@ -1,17 +1,17 @@
-import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { metadataDeletesIn, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
-import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
-import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
+import { commonConditions, inList } from "../../db/lists";
+import { apps, buildpacks, packages, spaces, stacks, type App } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { pageWindow } from "../../http/pagination";
 import type { ListParams } from "../../http/query";
 import { deleteBitsKeys } from "../../bits/store";
-import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
+import { labelSelectorCondition, metadataCreateStatements } from "../../metadata";
+import { listWithMetadata, updateWithAudit } from "../records";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
 /** The app, as reads for the caller's batch; `visible` (a condition on apps columns) can hide it. */
@@ -38,14 +38,9 @@ export function appList(db: Db, params: ListParams, visible: SQL | undefined): R
   }
   if (params.values.lifecycle_type !== undefined) conditions.push(sql`${apps.lifecycleType} = ${params.values.lifecycle_type}`);
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("app", apps.guid, params.values.label_selector));
-  const where = allOf(conditions);
-  const { limit, offset } = pageWindow(params);
-  const ordering = orderBy(params, { created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state }, apps.id, [asc(apps.id)]);
-  return pageWithMetadata(
-    db.select({ n: count() }).from(apps).where(where),
-    db.select({ row: apps, ...metadataColumns("app", apps.guid) }).from(apps).where(where).orderBy(...ordering).limit(limit).offset(offset),
-    (r: { row: App } & MetadataColumnValues) => r.row,
-  );
+  return listWithMetadata<App>(db, apps, "app", params, conditions, {
+    created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state,
+  });
 }
 
 const chunked = (values: readonly string[]): string[][] => {
@@ -116,24 +111,20 @@ export async function createApp(
 
 /** Applies a PATCH (name, metadata) in one batch, with audit.app.update; undefined when the app is gone. */
 export async function updateApp(db: Db, who: Identity, app: App, input: AppUpdate, organizationGuid: string | null): Promise<App | undefined> {
-  const patch = await prepareMetadataPatch(db, "app", app.guid, input.metadata);
-  const set: Partial<typeof apps.$inferInsert> = { updatedAt: timestamp() };
+  const set: Partial<typeof apps.$inferInsert> = {};
   if (input.name != null) set.name = input.name;
   const request: Record<string, unknown> = {};
   if (input.name != null) request.name = input.name;
   if (input.metadata) request.metadata = input.metadata;
-  const update = db.update(apps).set(set).where(eq(apps.guid, app.guid)).returning();
-  const audit = auditEventInsert(db, {
-    type: "audit.app.update", actor: who, actee: { guid: app.guid, type: "app", name: set.name ?? app.name },
-    spaceGuid: app.spaceGuid, organizationGuid, data: { request },
+  const name = input.name;
+  return updateWithAudit<App>(db, apps, {
+    resourceType: "app", guid: app.guid, set, metadata: input.metadata,
+    audit: {
+      type: "audit.app.update", actor: who, actee: { guid: app.guid, type: "app", name: set.name ?? app.name },
+      spaceGuid: app.spaceGuid, organizationGuid, data: { request },
+    },
+    ...(name != null ? { nameTaken: { index: "apps.name", error: () => nameTaken(name) } } : {}),
   });
-  try {
-    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
-    return updated;
-  } catch (err) {
-    if (input.name != null && isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
-    throw err;
-  }
 }
 
 /**

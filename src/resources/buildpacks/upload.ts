@@ -12,7 +12,7 @@ import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind,
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../bits/multipart";
+import { lengthIfLast, multipartBoundary, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
@@ -54,7 +54,9 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
   const fields = new Map<string, string>();
   let file: ReceivedFile | null = null;
   try {
-    for await (const part of readMultipart(request)) {
+    // The Content-Type is read once: for the parser and for each part's expected length.
+    const boundary = multipartBoundary(request.headers.get("content-type"));
+    for await (const part of readMultipart(request, undefined, boundary)) {
       if (part.name === options.field && part.filename !== undefined) {
         if (file !== null) continue; // a second file is skipped, not stored
         const given = (options.nameField ? fields.get(options.nameField) : undefined) ?? part.filename;
@@ -63,7 +65,7 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
         try {
           const stored = await putBits(bucket, newBuildpackBitsKey(buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
-            expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
+            expectedLength: lengthIfLast(request, part, boundary), // one known-length put when the file is last
             contentType: "application/octet-stream",
           });
           file = { stored, filename };

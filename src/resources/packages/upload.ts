@@ -49,6 +49,8 @@ interface UploadTarget {
   maxPackageSize: number;
   /** Where the READY package's files go to be pooled (src/pool/fill.ts). */
   pool: Queue<PoolMessage>;
+  /** The multipart boundary, read from the Content-Type once by the route. */
+  boundary: string;
 }
 
 /**
@@ -102,14 +104,14 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
   let resources: string | undefined;
   const unknownFields: string[] = [];
   try {
-    for await (const part of readMultipart(request)) {
+    for await (const part of readMultipart(request, undefined, target.boundary)) {
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
         // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
         bits = await putBits(target.bucket, target.bitsKey, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
-          expectedLength: lengthIfLast(request, part),
+          expectedLength: lengthIfLast(request, part, target.boundary),
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };

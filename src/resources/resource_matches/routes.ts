@@ -1,12 +1,13 @@
 // POST /v3/resource_matches (app/controllers/v3/resource_matches_controller.rb): the entries of the
 // client's list that the resource pool holds and the caller may use, echoed as sent
 // (app/presenters/v3/resource_match_presenter.rb). The pool and who may use what: src/pool/.
-import { Hono } from "hono";
+import type { Context } from "hono";
 import { identityOf, write } from "../../auth/context";
 import type { AppEnv } from "../../env";
 import { readJsonObject } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { isObject } from "../../http/fields";
+import { routeTable } from "../../http/routes";
 import { json } from "../../http/respond";
 import { matchResources, type ResourceDescriptor } from "../../pool/match";
 
@@ -73,8 +74,12 @@ const present = (r: ResourceDescriptor) => ({
   mode: r.mode ?? null,
 });
 
-export const resourceMatchRoutes = new Hono<AppEnv>().post("/", write, async (c) => {
+async function resourceMatchesCreate(c: Context<AppEnv>) {
   const resources = validateResourceMatch(await readJsonObject(c));
   const matched = await matchResources(c.get("db"), c.env, identityOf(c), resources);
   return json(c, { resources: matched.map(present) }, 201);
-});
+}
+
+export const resourceMatchRoutes = routeTable([
+  ["POST", "/", write, resourceMatchesCreate],
+]);
