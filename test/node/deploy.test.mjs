@@ -54,6 +54,23 @@ describe("the deploy workflow", () => {
     assert.ok(migrate >= 0 && deploy > migrate, s.join("\n"));
   });
 
+  it("puts no expression into a shell line: values a pull request chooses (its branch name) come in through env", () => {
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      for (const step of job.steps) {
+        if (step.run !== undefined) assert.doesNotMatch(step.run, /\$\{\{/, `${name}: ${step.run}`);
+      }
+    }
+    const upload = workflow.jobs.preview.steps.find((s) => /npm run deploy:preview/.test(s.run ?? ""));
+    assert.equal(upload.env?.BRANCH, "${{ github.head_ref }}");
+    assert.match(upload.run, /--branch "\$BRANCH"/);
+  });
+
+  it("previews only pull requests from this repository (forks get no secrets)", () => {
+    const condition = workflow.jobs.preview.if.replace(/\s+/g, " ");
+    assert.ok(condition.includes("github.event.pull_request.head.repo.full_name == github.repository"), condition);
+    assert.match(condition, /github\.event_name == 'pull_request' &&/);
+  });
+
   it("every npm script it names exists", () => {
     const scripts = JSON.parse(readFileSync("package.json", "utf8")).scripts;
     for (const job of Object.keys(workflow.jobs)) {
