@@ -1,9 +1,10 @@
 // npm run dev: make sure .dev.vars has a signing secret, apply the local migrations, start wrangler dev
-// on port 8787. Extra arguments go to `wrangler dev` (e.g. `npm run dev -- --var UAA_URL:http://127.0.0.1:9000`).
+// on port 8787. Extra arguments go to `wrangler dev` (e.g. `npm run dev -- --var UAA_URL:http://127.0.0.1:9000`);
+// the user's own flags win over these defaults (`npm run dev -- --port 8799`).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { DEV_VARS, parseDotenv } from "./local-config.mjs";
+import { DEV_VARS, parseDotenv, wranglerDevArgs } from "./local-config.mjs";
 
 const current = existsSync(DEV_VARS) ? readFileSync(DEV_VARS, "utf8") : "";
 if (!parseDotenv(current).TOKEN_SIGNING_SECRET) {
@@ -21,7 +22,7 @@ if (applied.status !== 0) {
   process.exit(applied.status ?? 1);
 }
 
-const dev = wrangler(["dev", "--port", "8787", ...process.argv.slice(2)]);
+const dev = wrangler(wranglerDevArgs(process.argv.slice(2)));
 const child = spawn(dev.cmd, dev.args, dev.options);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -37,3 +37,16 @@ export function localConfig() {
   const devVars = existsSync(DEV_VARS) ? parseDotenv(readFileSync(DEV_VARS, "utf8")) : {};
   return { ...wranglerVars(), ...devVars };
 }
+
+/** What `npm run dev` sets unless the user passes the flag: [flag, value]. */
+const DEV_DEFAULTS = [["--port", "8787"]];
+
+/**
+ * The arguments of `wrangler dev` for `npm run dev -- <userArgs>`: the defaults the user did not set
+ * themselves (as `--flag value` or `--flag=value`), then the user's own arguments.
+ */
+export function wranglerDevArgs(userArgs) {
+  const given = (flag) => userArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const defaults = DEV_DEFAULTS.filter(([flag]) => !given(flag)).flat();
+  return ["dev", ...defaults, ...userArgs];
+}
