@@ -37,6 +37,18 @@ describe("download", () => {
     expect(events?.n).toBe(1);
   });
 
+  it("HEAD: the headers of a download, and no audit event (only GET records one)", async () => {
+    const zip = await appZip("headed\n");
+    const pb = await readyBitsPackage(w.A.guid, zip);
+    const res = await call("HEAD", `/v3/packages/${pb.guid}/download`, { auth: await adminAuth() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Length")).toBe(String(zip.length));
+    expect(await res.text()).toBe("");
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE type = 'audit.app.package.download' AND data = ?")
+      .bind(JSON.stringify({ package_guid: pb.guid })).first<{ n: number }>();
+    expect(events?.n).toBe(0);
+  });
+
   it("Range and If-None-Match", async () => {
     const zip = await appZip("ranged\n");
     const pb = await readyBitsPackage(w.A.guid, zip);

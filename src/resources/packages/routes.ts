@@ -238,7 +238,8 @@ export const packageRoutes = new Hono<AppEnv>()
     if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
     const key = downloadableKey(pkg);
     const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
-    if (response.status === 200 || response.status === 206) {
+    // Hono answers HEAD with the GET handler; a HEAD downloads nothing, so it records nothing.
+    if (c.req.raw.method === "GET" && (response.status === 200 || response.status === 206)) {
       await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
     }
     return response;
