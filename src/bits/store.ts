@@ -50,6 +50,12 @@ export interface PutBitsOptions {
    * unknown-length path then enforces the limit) or with `length`. `key` must be a fresh key.
    */
   expectedLength?: number;
+  /**
+   * With `expectedLength`: the most bytes the body may fall short of it (default MAX_SHORTFALL). A
+   * shorter body is a BitsLengthMismatchError and nothing is stored: the put is never padded with more
+   * than this many bytes that were not received.
+   */
+  maxShortfall?: number;
   /** Stored Content-Type; default application/zip. */
   contentType?: string;
   customMetadata?: Record<string, string>;
@@ -114,7 +120,7 @@ export async function putBits(
   if (options.length !== undefined) return putKnownLength(bucket, key, body, options.length, maxBytes, put);
   const expected = options.expectedLength;
   if (expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected <= maxBytes) {
-    return putExpectedLength(bucket, key, body, expected, maxBytes, put);
+    return putExpectedLength(bucket, key, body, expected, maxBytes, options.maxShortfall ?? MAX_SHORTFALL, put);
   }
 
   const partSize = options.partSize ?? PART_SIZE;
@@ -219,6 +225,14 @@ async function putKnownLength(
  */
 export const MAX_OVERRUN = 1024;
 
+/**
+ * Most bytes a body may fall short of its expected length. A multipart part is shorter than
+ * `lengthIfLast` by the parts that follow it; in a valid upload that is at most a small form field
+ * (a package's `resources`, at most 1 MiB) with its headers. A larger shortfall means the
+ * Content-Length claimed bytes that never came: refused before any padding is written.
+ */
+export const MAX_SHORTFALL = 1024 * 1024 + 64 * 1024;
+
 /** Where putExpectedLength keeps the true bytes while it rewrites `key` (the package sweep deletes it with `key`; the buildpack sweep finds it under buildpacks/). */
 export const partialKeyOf = (key: string) => `${key}.partial`;
 
@@ -236,7 +250,8 @@ const ZEROS = new Uint8Array(64 * 1024);
  *
  * - exactly `expected` bytes (the cf CLI: `bits` last, exact Content-Length): done, one object;
  * - fewer (the part was not the last, e.g. `curl -F bits=@x.zip -F resources=[]`): the put is padded
- *   with zeros to `expected` so that it completes, then rewritten to its true length;
+ *   with zeros to `expected` so that it completes, then rewritten to its true length; more than
+ *   `maxShortfall` fewer is a BitsLengthMismatchError, before any padding;
  * - a few more (no final CRLF): the put holds the first `expected` bytes, rewritten with the rest.
  *
  * The rewrite streams the true bytes (a ranged get of `key`, then any held-back bytes) into one
@@ -254,6 +269,7 @@ async function putExpectedLength(
   body: ReadableStream<Uint8Array>,
   expected: number,
   maxBytes: number,
+  maxShortfall: number,
   put: R2PutOptions,
 ): Promise<StoredBits> {
   const input = new ByteReader(body);
@@ -274,6 +290,8 @@ async function putExpectedLength(
     const tail = input.done ? new Uint8Array(0) : await input.readInto(new Uint8Array(MAX_OVERRUN + 2));
     const size = written + tail.length;
     if (tail.length > MAX_OVERRUN + 1) throw new BitsLengthMismatchError(expected, size);
+    // Before the padding: a body far shorter than its length claims stores nothing it did not send.
+    if (expected - size > maxShortfall) throw new BitsLengthMismatchError(expected, size);
     if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
     if (tail.length > 0) await hasher.write(tail);
     const last = tail.subarray(0, expected - written);

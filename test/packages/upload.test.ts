@@ -40,6 +40,7 @@ async function expectUntouched(guid: string) {
   expect(pkg.state).toBe("AWAITING_UPLOAD");
   expect(pkg.updated_at).toBeNull();
   expect(await packageKeys(guid)).toEqual([]);
+  expect(await auditEvents("audit.app.package.upload", guid)).toBe(0);
 }
 
 describe("upload", () => {
@@ -358,6 +359,47 @@ describe("upload races", () => {
     expect((await env.BITS.head(keys[0]!))?.etag).toMatch(/^[0-9a-f]{32}$/);
     expect(await auditEvents("audit.app.package.upload", pkg.guid)).toBe(1);
   });
+});
+
+describe("a Content-Length larger than the body", () => {
+  const MESSAGE_PARSE = (detail: string) => ({ title: "CF-MessageParseError", code: 1001, detail: `Request invalid due to parse error: ${detail}` });
+
+  /** An upload whose Content-Length claims `declared` bytes; the stream sends the real body and ends. */
+  async function lyingUpload(guid: string, parts: Parameters<typeof multipart>[0], declared: (real: number) => number) {
+    const { body, contentType } = multipart(parts);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body);
+        controller.close();
+      },
+    });
+    const started = Date.now();
+    const res = await call("POST", `/v3/packages/${guid}/upload`, {
+      auth: await adminAuth(), body: stream, headers: { "Content-Type": contentType, "Content-Length": String(declared(body.length)) },
+    });
+    return { res, ms: Date.now() - started };
+  }
+
+  for (const [name, declared] of [
+    ["50 MB declared for a 1 KB body", () => 50_000_000],
+    ["one byte more than the body", (real: number) => real + 1],
+    ["100 KiB more than the body", (real: number) => real + 100 * 1024],
+  ] as const) {
+    it(`${name}: 400 CF-MessageParseError at once, nothing stored, the package still AWAITING_UPLOAD, no audit event`, async () => {
+      const pkg = await createBits(w.C.guid);
+      const { res, ms } = await lyingUpload(pkg.guid, [bitsPart(await appZip())], declared);
+      expect(res.status).toBe(400);
+      expect(await v3Error(res)).toEqual(MESSAGE_PARSE("the request body ended before its Content-Length"));
+      expect(ms).toBeLessThan(5_000);
+      expect((await getPackage(pkg.guid)).state).toBe("AWAITING_UPLOAD");
+      expect(await packageKeys(pkg.guid)).toEqual([]);
+      expect(await auditEvents("audit.app.package.upload", pkg.guid)).toBe(0);
+      // The package may still be uploaded, with an honest request.
+      const retried = await uploadZip(pkg.guid, await appZip());
+      expect(retried.status).toBe(200);
+      expect((await jsonOf<PackageJson>(retried)).state).toBe("READY");
+    });
+  }
 });
 
 describe("interrupted uploads and the sweep", () => {

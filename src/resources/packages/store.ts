@@ -7,7 +7,7 @@ import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
 import { timestamp, type Db } from "../../db/client";
-import { apps, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
+import { apps, auditEvents, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
 import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
@@ -197,13 +197,30 @@ export async function acceptUpload(db: Db, guid: string, bitsKey: string, audit:
   }
 }
 
-/** Back to AWAITING_UPLOAD after a refused request (bad form fields): the package may be uploaded again. */
+/**
+ * Back to AWAITING_UPLOAD after a refused request (bad form fields, a short body): the package may be
+ * uploaded again, and the refused request leaves no trace, so the upload event `acceptUpload` recorded
+ * goes too (a package that was never uploaded has no other one).
+ */
 export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promise<boolean> {
-  const rows = await db.update(packages)
-    .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
-    .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey)))
-    .returning({ guid: packages.guid });
-  return rows.length === 1;
+  try {
+    const [rows] = await db.batch([
+      db.update(packages)
+        .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
+        .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey)))
+        .returning({ guid: packages.guid }),
+      guard(db, sql`changes() > 0`),
+      db.delete(auditEvents).where(and(
+        eq(auditEvents.type, "audit.app.package.upload"),
+        eq(auditEvents.acteeGuid, pkg.appGuid),
+        eq(auditEvents.data, JSON.stringify({ package_guid: pkg.guid })),
+      )),
+    ]);
+    return rows.length === 1;
+  } catch (err) {
+    if (isGuardFailure(err)) return false;
+    throw err;
+  }
 }
 
 export interface StoredChecksums {

@@ -13,7 +13,7 @@ import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
 import { lengthIfLast, readMultipart } from "../../http/multipart";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -28,6 +28,9 @@ export const NOTHING_UPLOADED = "Upload must include either resources or bits";
 /** The message of a package whose uncompressed size is over MAX_PACKAGE_SIZE (the reference's). */
 export const tooLargeMessage = (max: number) => `The app package is invalid: Package may not be larger than ${max} bytes`;
 export const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
+/** A body that ended before its Content-Length: refused (400), whatever of it arrived is not stored. */
+export const shortBody = () => new ApiError("MessageParseError", "the request body ended before its Content-Length");
+const longBody = () => new ApiError("MessageParseError", "the request body is longer than its Content-Length");
 
 /**
  * The most raw bytes a `bits` part may have: its uncompressed limit with room for zip overhead (as the
@@ -96,17 +99,22 @@ async function fail(db: Db, target: UploadTarget, error: string): Promise<void> 
 async function receiveParts(request: Request, target: UploadTarget): Promise<Received> {
   let bits: StoredBits | undefined;
   let bitsStarted = false;
+  /** The length the `bits` part has if it is the last part, and whether any part followed it. */
+  let expectedLength: number | undefined;
+  let partsAfterBits = 0;
   let resources: string | undefined;
   const unknownFields: string[] = [];
   try {
     for await (const part of readMultipart(request)) {
+      if (bitsStarted) partsAfterBits++;
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
         // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
+        expectedLength = lengthIfLast(request, part);
         bits = await putBits(target.bucket, target.bitsKey, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
-          expectedLength: lengthIfLast(request, part),
+          expectedLength,
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
@@ -120,6 +128,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
     }
   } catch (err) {
     if (err instanceof BitsTooLargeError) return { kind: "failed", error: tooLargeMessage(target.maxPackageSize) };
+    // The Content-Length promised bytes that never came (or fewer than came): the request is refused.
+    if (err instanceof BitsLengthMismatchError) return { kind: "refused", error: err.received < err.expected ? shortBody() : longBody() };
     if (!(err instanceof ApiError)) return { kind: "blobstore", cause: err };
     // A broken body: before any bits it is the client's error; once bits flowed, the upload failed.
     if (!bitsStarted) return { kind: "refused", error: err };
@@ -129,6 +139,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
     return { kind: "refused", error: unprocessable(`Unknown field(s): ${unknownFields.map((f) => `'${f}'`).join(", ")}`) };
   }
   if (bits === undefined) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
+  // The last part ends where the Content-Length says: a shorter `bits` part means bytes were missing.
+  if (partsAfterBits === 0 && expectedLength !== undefined && bits.size < expectedLength) return { kind: "refused", error: shortBody() };
   return { kind: "stored", bits };
 }
 
