@@ -98,6 +98,29 @@ describe("claims", () => {
   });
 });
 
+describe("audience", () => {
+  it("a space-separated aud string is split on whitespace, as the reference (\"foo cloud_controller\" passes)", async () => {
+    for (const aud of ["foo cloud_controller", "cloud_controller openid", " foo\tcloud_controller "]) {
+      for (const token of [await uaa.token({ claims: { aud } }), await hsToken({ claims: { aud } })]) {
+        expect((await get(READ_PATH, `bearer ${token}`)).status, aud).toBe(404);
+      }
+    }
+  });
+
+  it("a string naming other audiences only, or a near miss, is still 401 CF-InvalidAuthToken", async () => {
+    for (const aud of ["foo bar", "cloud_controllerx openid", "cloud_controller.read", "", " "]) {
+      const res = await get(READ_PATH, `bearer ${await uaa.token({ claims: { aud } })}`);
+      expect(res.status, aud).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+    }
+  });
+
+  it("no aud claim is 401 CF-InvalidAuthToken", async () => {
+    const res = await get(READ_PATH, `bearer ${await uaa.token({ claims: { aud: undefined } })}`);
+    expect(res.status).toBe(401);
+  });
+});
+
 describe("algorithms", () => {
   it("alg none never passes", async () => {
     const token = new UnsecuredJWT(claimsFor()).encode();

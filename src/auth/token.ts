@@ -118,16 +118,27 @@ function hmacKey(secret: string, alg: string): Promise<CryptoKey> {
   return key;
 }
 
-/** jose's verification: signature with exactly `alg`, audience, issuer, exp (no skew), jti present. */
-function verifyWith(
+/**
+ * jose's verification: signature with exactly `alg`, issuer, exp (no skew), jti present; then the
+ * audience, which jose would compare whole when it is a string.
+ */
+async function verifyWith(
   token: string, key: CryptoKey | Uint8Array, alg: string, config: TokenConfig, issuer: string,
 ): Promise<JWTPayload> {
-  return jwtVerify(token, key, {
+  const { payload } = await jwtVerify(token, key, {
     algorithms: [alg],
-    audience: config.audience,
     issuer,
     requiredClaims: ["exp", "jti"],
-  }).then((r) => r.payload);
+  });
+  if (!audiencesOf(payload.aud).includes(config.audience)) throw invalid();
+  return payload;
+}
+
+/** `aud`: an array, or a string split on whitespace, as the reference's UAA library reads it (cf-uaa-lib `TokenCoder.decode`, `Util.arglist`). */
+function audiencesOf(aud: unknown): string[] {
+  if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === "string");
+  if (typeof aud === "string") return aud.split(/\s+/).filter(Boolean);
+  return [];
 }
 
 const isIssuerMismatch = (err: unknown): boolean =>
