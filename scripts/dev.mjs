@@ -11,6 +11,8 @@ if (!parseDotenv(current).TOKEN_SIGNING_SECRET) {
   const prefix = current === "" || current.endsWith("\n") ? "" : "\n";
   appendFileSync(DEV_VARS, `${prefix}# Written by npm run dev: signs local tokens (npm run token). Never commit this file.\nTOKEN_SIGNING_SECRET=${randomBytes(32).toString("hex")}\n`);
   console.log(`wrote a new TOKEN_SIGNING_SECRET to ${DEV_VARS}`);
+} else if (Buffer.byteLength(parseDotenv(current).TOKEN_SIGNING_SECRET) < 32) {
+  console.warn(`TOKEN_SIGNING_SECRET in ${DEV_VARS} is shorter than 32 bytes: the server refuses its tokens. Remove the line and run npm run dev again to get a new one.`);
 }
 
 const wrangler = (args, options = {}) => ({ cmd: "wrangler", args, options: { stdio: "inherit", shell: false, ...options } });

@@ -8,8 +8,10 @@ export type Bindings = Env & {
   UAA_ISSUER?: string;
   /** Origin used in absolute links; else the request's. */
   EXTERNAL_URL?: string;
-  /** HS256/384/512 shared secret for local development tokens. */
+  /** HS256/384/512 shared secret for local development tokens; at least 32 bytes, ignored in production. */
   TOKEN_SIGNING_SECRET?: string;
+  /** "production" only in `[env.production.vars]`: development tokens are refused there. */
+  DEPLOYMENT_ENVIRONMENT?: string;
 };
 
 export type Variables = {

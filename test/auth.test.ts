@@ -1,8 +1,10 @@
 // Token verification (contract "Authentication"; packages.md §7.1): every case against a real signed token.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, SignJWT, UnsecuredJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, get, jsonOf } from "./helpers/api";
+import worker from "../src/index";
+import { call, get, jsonOf, ORIGIN } from "./helpers/api";
 import { claimsFor, fakeUaa, hsToken, SCOPES } from "./helpers/tokens";
 
 // Any authenticated read: an unknown job is 404 once the token passes.
@@ -160,6 +162,39 @@ describe("algorithms", () => {
       const token = await new SignJWT(claimsFor()).setProtectedHeader({ alg, kid: key.kid }).sign(key.privateKey);
       expect((await get(READ_PATH, `bearer ${token}`)).status, alg).toBe(404);
     }
+  });
+});
+
+describe("development tokens (HS256/384/512) and production", () => {
+  /** The Worker with other bindings: `worker.fetch` as the runtime calls it. */
+  async function getWith(overrides: Record<string, unknown>, auth: string) {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`${ORIGIN}${READ_PATH}`, { headers: { Authorization: auth } }), { ...env, ...overrides }, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it("production (DEPLOYMENT_ENVIRONMENT=production) refuses HS256/384/512 even with TOKEN_SIGNING_SECRET bound; UAA tokens still pass", async () => {
+    const production = { DEPLOYMENT_ENVIRONMENT: "production" };
+    for (const alg of ["HS256", "HS384", "HS512"]) {
+      const token = await new SignJWT(claimsFor()).setProtectedHeader({ alg }).sign(new TextEncoder().encode(env.TOKEN_SIGNING_SECRET));
+      const res = await getWith(production, `bearer ${token}`);
+      expect(res.status, alg).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+      // The same token elsewhere passes: only the deployment decides.
+      expect((await getWith({}, `bearer ${token}`)).status, alg).toBe(404);
+    }
+    expect((await getWith(production, `bearer ${await uaa.token()}`)).status).toBe(404);
+  });
+
+  it("a TOKEN_SIGNING_SECRET shorter than 32 bytes is never used: its tokens are 401 everywhere", async () => {
+    for (const secret of ["short", "x".repeat(31), "ü".repeat(15)]) {
+      const res = await getWith({ TOKEN_SIGNING_SECRET: secret }, `bearer ${await hsToken({}, secret)}`);
+      expect(res.status, secret).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+    }
+    const long = "y".repeat(32);
+    expect((await getWith({ TOKEN_SIGNING_SECRET: long }, `bearer ${await hsToken({}, long)}`)).status).toBe(404);
   });
 });
 

@@ -1,7 +1,7 @@
 // UAA token verification, as the reference does it (packages.md §7.1) without its upload loophole:
 // RSA keys from {UAA_URL}/token_keys (cached per isolate, fetched again when a token names a key we
 // do not have), the issuer check, audience, expiry, jti, identity. HS256/384/512 tokens pass only
-// when TOKEN_SIGNING_SECRET is set (local development).
+// with a development secret (`developmentSecret`): never in production.
 import { decodeProtectedHeader, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { ApiError } from "../http/errors";
 
@@ -20,7 +20,21 @@ export interface TokenConfig {
   /** Expected issuer; when absent it is read from the UAA's OpenID configuration. */
   issuer?: string | undefined;
   audience: string;
+  /** The HMAC secret of development tokens (see `developmentSecret`); absent, they are refused. */
   signingSecret?: string | undefined;
+}
+
+/** The shortest TOKEN_SIGNING_SECRET used, in bytes (RFC 7518 §3.2: at least the hash size of HS256). */
+export const MIN_SIGNING_SECRET_BYTES = 32;
+
+/**
+ * The HMAC secret development tokens are checked with, or undefined when they are refused: in
+ * production (`DEPLOYMENT_ENVIRONMENT = "production"`, which only `[env.production.vars]` sets), even
+ * if a secret was bound there by mistake, and everywhere for a secret shorter than 32 bytes.
+ */
+export function developmentSecret(secret: string | undefined, deployment: string | undefined): string | undefined {
+  if (deployment === "production" || !secret) return undefined;
+  return new TextEncoder().encode(secret).length >= MIN_SIGNING_SECRET_BYTES ? secret : undefined;
 }
 
 const RSA_ALGS = new Set(["RS256", "RS384", "RS512"]);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { previewAlias } from "../../scripts/branch-alias.mjs";
+import { wranglerVars } from "../../scripts/local-config.mjs";
 
 for (const env of ["preview", "production"]) {
   it(`the ${env} bundle builds (wrangler deploy --dry-run --env ${env})`, () => {
@@ -18,8 +19,17 @@ for (const env of ["preview", "production"]) {
     assert.match(r.stdout, /env\.BITS/);
     const size = statSync(join(outdir, "index.js")).size;
     assert.ok(size > 10_000, `bundle is ${size} bytes`);
+    // Development tokens are refused where DEPLOYMENT_ENVIRONMENT is "production": there, and only there.
+    if (env === "production") assert.match(r.stdout, /env\.DEPLOYMENT_ENVIRONMENT \("production"\)/);
+    else assert.doesNotMatch(r.stdout, /DEPLOYMENT_ENVIRONMENT/);
   });
 }
+
+it("only production sets DEPLOYMENT_ENVIRONMENT: local development (wrangler.toml [vars]) does not", () => {
+  assert.equal(wranglerVars().DEPLOYMENT_ENVIRONMENT, undefined);
+  const toml = readFileSync("wrangler.toml", "utf8");
+  assert.equal(toml.match(/^\s*DEPLOYMENT_ENVIRONMENT\s*=/gm)?.length, 1);
+});
 
 describe("the deploy workflow", () => {
   const workflow = parse(readFileSync(".github/workflows/deploy.yml", "utf8"));
