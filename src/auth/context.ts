@@ -5,6 +5,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../http/errors";
 import { isV2 } from "../http/respond";
 import { developmentSecret, verifyAuthorization, type Identity } from "./token";
+import { assertIdentityKind } from "./kind";
 import { scopes } from "./permissions";
 
 export type Access = "read" | "write";
@@ -24,6 +25,7 @@ export function authenticated(access: Access): MiddlewareHandler<AppEnv> {
       audience: c.env.TOKEN_AUDIENCE || "cloud_controller",
       signingSecret: developmentSecret(c.env.TOKEN_SIGNING_SECRET, c.env.DEPLOYMENT_ENVIRONMENT),
     });
+    await assertIdentityKind(c.get("db"), identity);
     c.set("identity", identity);
     const needed = access === "read" ? READ_SCOPES : WRITE_SCOPES;
     if (!needed.some((s) => identity.scopes.has(s))) {
