@@ -37,6 +37,7 @@ type Ctx = Context<AppEnv>;
 
 const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
 const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
+const SOURCE_NOT_READY = "Cannot copy package whose state is not ready.";
 export const STAGING_UNAVAILABLE =
   "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
 
@@ -131,7 +132,7 @@ async function createPackage(c: Ctx) {
 }
 
 /**
- * Copy (packages.md §4.2): only `relationships.app.data.guid` of the body is read. Docker copies are
+ * Copy: only `relationships.app.data.guid` of the body is read; only a READY source is copied. Docker copies are
  * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
  * inside this request, so the answer shows the copy's final state.
  */
@@ -144,6 +145,10 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   if (!source || !sourceAccess.canRead) throw unprocessable(SOURCE_INVALID);
   assertCanWrite(sourceAccess);
   if (source.app.guid === app.guid) throw unprocessable("Source and destination app cannot be the same");
+  // Unlike the reference (app/actions/package_copy.rb checks no state), only READY bits are copied:
+  // bytes still uploading have not passed the zip check. Its message follows the one the reference
+  // gives for staging such a package (app/actions/build_create.rb).
+  if (source.pkg.state !== "READY") throw unprocessable(SOURCE_NOT_READY);
 
   const bits = source.pkg.type === "bits";
   const row = newPackageRow({
