@@ -9,6 +9,7 @@ import { housekeeping } from "../../src/housekeeping";
 import { sweepPackages, STUCK_PACKAGE_TIMEOUT_MS } from "../../src/resources/packages/sweep";
 import { partialKeyOf } from "../../src/bits/store";
 import { call, get, jsonOf, ORIGIN, v3Error } from "../helpers/api";
+import { makeApp } from "../helpers/fixtures";
 import { adminAuth } from "../helpers/tokens";
 import { buildZip } from "../bits/zipfix";
 import { chunkedStream, pseudoRandomBytes } from "../bits/helpers";
@@ -510,6 +511,65 @@ describe("interrupted uploads and the sweep", () => {
     const after = await jsonOf<PackageJson>(res);
     expect(after.state).toBe("FAILED");
     expect(after.data.error).toMatch(/the upload did not complete/);
+    expect(await packageKeys(pkg.guid)).toEqual([]);
+  });
+});
+
+describe("deleted while uploading", () => {
+  /**
+   * The upload as the runtime runs it, with the package (or its app) deleted through the API at the
+   * worst moment: right after the bits reached R2, before the zip check reads them back.
+   */
+  async function uploadDeletedMidway(pkg: PackageJson, deletePath: string) {
+    const zip = await appZip("deleted meanwhile\n");
+    const { body, contentType } = multipart([bitsPart(zip)]);
+    const auth = await adminAuth();
+    let deleted = false;
+    const bits = new Proxy(env.BITS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return async (...args: Parameters<R2Bucket["put"]>) => {
+            const stored = await target.put(...args);
+            if (!deleted && args[0].startsWith(`packages/${pkg.guid}/`)) {
+              deleted = true;
+              const ctx = createExecutionContext();
+              const res = await worker.fetch(new Request(`${ORIGIN}${deletePath}`, { method: "DELETE", headers: { Authorization: auth } }), env, ctx);
+              expect(res.status).toBe(202);
+              await waitOnExecutionContext(ctx); // the delete job has run
+            }
+            return stored;
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const ctx = createExecutionContext();
+    const request = new Request(`${ORIGIN}/v3/packages/${pkg.guid}/upload`, {
+      method: "POST", body, headers: { Authorization: auth, "Content-Type": contentType, "Content-Length": String(body.length) },
+    });
+    const res = await worker.fetch(request, { ...env, BITS: bits }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(deleted).toBe(true);
+    return res;
+  }
+
+  it("the package deleted during its upload: the uploader gets 404 CF-ResourceNotFound, and no object is left", async () => {
+    const app = await makeApp({ spaceGuid: w.S.guid });
+    const pkg = await createBits(app.guid);
+    const res = await uploadDeletedMidway(pkg, `/v3/packages/${pkg.guid}`);
+    expect(res.status).toBe(404);
+    expect(await v3Error(res)).toEqual({ detail: "Package not found", title: "CF-ResourceNotFound", code: 10010 });
+    expect((await get(`/v3/packages/${pkg.guid}`, await adminAuth())).status).toBe(404);
+    expect(await packageKeys(pkg.guid)).toEqual([]);
+  });
+
+  it("its app deleted during the upload: 404 CF-ResourceNotFound as well, and no object is left", async () => {
+    const app = await makeApp({ spaceGuid: w.S.guid });
+    const pkg = await createBits(app.guid);
+    const res = await uploadDeletedMidway(pkg, `/v3/apps/${app.guid}`);
+    expect(res.status).toBe(404);
+    expect(await v3Error(res)).toEqual({ detail: "Package not found", title: "CF-ResourceNotFound", code: 10010 });
     expect(await packageKeys(pkg.guid)).toEqual([]);
   });
 });

@@ -53,7 +53,8 @@ export interface UploadTarget {
 
 /**
  * Receives and checks the bits, and leaves the package READY, FAILED or (refused) AWAITING_UPLOAD.
- * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails.
+ * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails. When
+ * the package was deleted meanwhile it returns having removed its object; presenting it is then 404.
  */
 export async function receivePackageUpload(db: Db, request: Request, target: UploadTarget): Promise<void> {
   const { pkg, bitsKey, bucket } = target;
@@ -68,14 +69,14 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
       return;
     case "blobstore":
       console.error("package upload: blobstore failure", pkg.guid, received.cause instanceof Error ? received.cause.message : String(received.cause));
-      await fail(db, target, BLOBSTORE_FAILURE);
-      throw new ApiError("BlobstoreUnavailable");
+      await failOnBlobstore(db, target);
+      return;
   }
 
   const problem = await zipProblem(bucket, bitsKey, target.maxPackageSize);
   if (problem === "blobstore") {
-    await fail(db, target, BLOBSTORE_FAILURE);
-    throw new ApiError("BlobstoreUnavailable");
+    await failOnBlobstore(db, target);
+    return;
   }
   if (problem !== undefined) {
     await fail(db, target, problem);
@@ -90,10 +91,22 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
   await expirePackagesOfApp(db, bucket, pkg.appGuid);
 }
 
-/** The object first (a crash in between leaves the package to the sweep), then the state. */
-async function fail(db: Db, target: UploadTarget, error: string): Promise<void> {
+/**
+ * The object first (a crash in between leaves the package to the sweep), then the state. False when
+ * the package was no longer this upload's (deleted, with its app perhaps, or failed by the sweep).
+ */
+async function fail(db: Db, target: UploadTarget, error: string): Promise<boolean> {
   await deleteBits(target.bucket, target.bitsKey).catch(() => undefined);
-  await markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", target.bitsKey, error);
+  return markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", target.bitsKey, error);
+}
+
+/**
+ * R2 failed (or the object vanished): 502 CF-BlobstoreUnavailable, unless the package is no longer
+ * this upload's. A package deleted meanwhile (its object with it) is what R2 tripped over; the caller
+ * then answers what the package is now: 404 when it is gone, as the reference for a missing package.
+ */
+async function failOnBlobstore(db: Db, target: UploadTarget): Promise<void> {
+  if (await fail(db, target, BLOBSTORE_FAILURE)) throw new ApiError("BlobstoreUnavailable");
 }
 
 async function receiveParts(request: Request, target: UploadTarget): Promise<Received> {
