@@ -10,6 +10,7 @@ import { deleteBits, newBitsKey } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
+import { requireEncryptionKeys, type Sealed } from "../../db/encryption";
 import type { AppEnv } from "../../env";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
@@ -27,7 +28,7 @@ import { downloadableKey, packageDownload } from "./download";
 import { presentPackage } from "./present";
 import { appPackageListSpec, copyDestination, maxPackageSize, packageCreateSchema, packageListSpec, packageUpdateSchema } from "./schema";
 import {
-  acceptUpload, appLookup, deletePackageRecord, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
+  acceptUpload, appLookup, deletePackageRecord, sealDockerPassword, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
   updateDockerCredentials, type AppRef, type PackageWithApp,
 } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -61,6 +62,12 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
   const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
   if (!app || !access.canRead) throw unprocessable(APP_INVALID);
   return { app, access };
+}
+
+/** A docker registry password as it is stored (encrypted, db/encryption.ts); 503 when no key is configured, before anything is written. */
+async function sealedPassword(c: Ctx, guid: string, password: string | null): Promise<Sealed | null> {
+  if (password === null) return null;
+  return sealDockerPassword(await requireEncryptionKeys(c.env), guid, password);
 }
 
 /** The audit event of a package change, actee the app (packages.md §10). */
@@ -117,11 +124,13 @@ async function createPackage(c: Ctx) {
   if (input.type === "bits" && app.lifecycleType === "docker") throw unprocessable("Cannot create bits package for a Docker app.");
   if (input.type === "docker" && app.lifecycleType === "buildpack") throw unprocessable("Cannot create Docker package for a buildpack app.");
 
+  const guid = crypto.randomUUID();
   const row = newPackageRow({
+    guid,
     type: input.type,
     appGuid: app.guid,
     state: input.type === "docker" ? "READY" : "AWAITING_UPLOAD",
-    docker: input.docker,
+    docker: input.docker && { ...input.docker, password: await sealedPassword(c, guid, input.docker.password) },
   });
   const created = await insertPackage(db, row, [
     ...metadataCreateStatements(db, "package", row.guid, input.metadata),
@@ -201,7 +210,8 @@ export const packageRoutes = new Hono<AppEnv>()
     }
     assertCanWrite(access);
     const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
-    await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+    const password = await sealedPassword(c, pkg.guid, input.password);
+    await updateDockerCredentials(db, pkg.guid, { username: input.username, password }, patch.statements).catch(patch.rethrow);
     return json(c, await presentCurrent(db, pkg.guid));
   })
   .delete("/:guid", write, async (c) => {
