@@ -365,7 +365,10 @@ describe("upload races", () => {
 describe("a Content-Length larger than the body", () => {
   const MESSAGE_PARSE = (detail: string) => ({ title: "CF-MessageParseError", code: 1001, detail: `Request invalid due to parse error: ${detail}` });
 
-  /** An upload whose Content-Length claims `declared` bytes; the stream sends the real body and ends. */
+  /**
+   * An upload whose Content-Length claims `declared` bytes; the stream sends the real body and ends.
+   * `stored` counts the puts into R2 that completed, at any moment (padding included).
+   */
   async function lyingUpload(guid: string, parts: Parameters<typeof multipart>[0], declared: (real: number) => number) {
     const { body, contentType } = multipart(parts);
     const stream = new ReadableStream<Uint8Array>({
@@ -374,11 +377,29 @@ describe("a Content-Length larger than the body", () => {
         controller.close();
       },
     });
-    const started = Date.now();
-    const res = await call("POST", `/v3/packages/${guid}/upload`, {
-      auth: await adminAuth(), body: stream, headers: { "Content-Type": contentType, "Content-Length": String(declared(body.length)) },
+    let stored = 0;
+    const bits = new Proxy(env.BITS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return async (...args: Parameters<R2Bucket["put"]>) => {
+            const object = await target.put(...args);
+            stored++;
+            return object;
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
     });
-    return { res, ms: Date.now() - started };
+    const started = Date.now();
+    const ctx = createExecutionContext();
+    const request = new Request(`${ORIGIN}/v3/packages/${guid}/upload`, {
+      method: "POST", body: stream,
+      headers: { Authorization: await adminAuth(), "Content-Type": contentType, "Content-Length": String(declared(body.length)) },
+    });
+    const res = await worker.fetch(request, { ...env, BITS: bits }, ctx);
+    await waitOnExecutionContext(ctx);
+    return { res, ms: Date.now() - started, stored };
   }
 
   for (const [name, declared] of [
@@ -388,10 +409,12 @@ describe("a Content-Length larger than the body", () => {
   ] as const) {
     it(`${name}: 400 CF-MessageParseError at once, nothing stored, the package still AWAITING_UPLOAD, no audit event`, async () => {
       const pkg = await createBits(w.C.guid);
-      const { res, ms } = await lyingUpload(pkg.guid, [bitsPart(await appZip())], declared);
+      const { res, ms, stored } = await lyingUpload(pkg.guid, [bitsPart(await appZip())], declared);
       expect(res.status).toBe(400);
       expect(await v3Error(res)).toEqual(MESSAGE_PARSE("the request body ended before its Content-Length"));
       expect(ms).toBeLessThan(5_000);
+      // Not even for a moment: the put of the bits never completes (no padding with bytes never sent).
+      expect(stored).toBe(0);
       expect((await getPackage(pkg.guid)).state).toBe("AWAITING_UPLOAD");
       expect(await packageKeys(pkg.guid)).toEqual([]);
       expect(await auditEvents("audit.app.package.upload", pkg.guid)).toBe(0);

@@ -5,12 +5,12 @@
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
-import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { bodyLengthError, lengthIfLast, readMultipart } from "../../http/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
@@ -62,11 +62,14 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
           const stored = await putBits(bucket, newBitsKey("buildpacks", buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
             expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
+            endedLast: () => part.last,
             contentType: "application/octet-stream",
           });
           file = { stored, filename };
         } catch (err) {
           if (err instanceof BitsTooLargeError) throw options.tooLarge();
+          // The Content-Length promised bytes that never came: refused, nothing stored.
+          if (err instanceof BitsLengthMismatchError) throw bodyLengthError(err.expected, err.received);
           throw err;
         }
       } else if (part.filename === undefined) {

@@ -12,7 +12,7 @@
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { bodyLengthError, lengthIfLast, readMultipart } from "../../http/multipart";
 import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
@@ -28,9 +28,7 @@ export const NOTHING_UPLOADED = "Upload must include either resources or bits";
 /** The message of a package whose uncompressed size is over MAX_PACKAGE_SIZE (the reference's). */
 export const tooLargeMessage = (max: number) => `The app package is invalid: Package may not be larger than ${max} bytes`;
 export const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
-/** A body that ended before its Content-Length: refused (400), whatever of it arrived is not stored. */
-export const shortBody = () => new ApiError("MessageParseError", "the request body ended before its Content-Length");
-const longBody = () => new ApiError("MessageParseError", "the request body is longer than its Content-Length");
+
 
 /**
  * The most raw bytes a `bits` part may have: its uncompressed limit with room for zip overhead (as the
@@ -128,6 +126,7 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
         bits = await putBits(target.bucket, target.bitsKey, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
           expectedLength,
+          endedLast: () => part.last,
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
@@ -142,7 +141,7 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
   } catch (err) {
     if (err instanceof BitsTooLargeError) return { kind: "failed", error: tooLargeMessage(target.maxPackageSize) };
     // The Content-Length promised bytes that never came (or fewer than came): the request is refused.
-    if (err instanceof BitsLengthMismatchError) return { kind: "refused", error: err.received < err.expected ? shortBody() : longBody() };
+    if (err instanceof BitsLengthMismatchError) return { kind: "refused", error: bodyLengthError(err.expected, err.received) };
     if (!(err instanceof ApiError)) return { kind: "blobstore", cause: err };
     // A broken body: before any bits it is the client's error; once bits flowed, the upload failed.
     if (!bitsStarted) return { kind: "refused", error: err };
@@ -153,7 +152,7 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
   }
   if (bits === undefined) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
   // The last part ends where the Content-Length says: a shorter `bits` part means bytes were missing.
-  if (partsAfterBits === 0 && expectedLength !== undefined && bits.size < expectedLength) return { kind: "refused", error: shortBody() };
+  if (partsAfterBits === 0 && expectedLength !== undefined && bits.size < expectedLength) return { kind: "refused", error: bodyLengthError(expectedLength, bits.size) };
   return { kind: "stored", bits };
 }
 
