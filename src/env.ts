@@ -18,7 +18,7 @@ export type Bindings = Env & {
   DB_ENCRYPTION_CURRENT_KEY_LABEL?: string;
 };
 
-export type Variables = {
+type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;

@@ -6,12 +6,9 @@ import { ApiError } from "../http/errors";
 import { isV2 } from "../http/respond";
 import { developmentSecret, verifyAuthorization, type Identity } from "./token";
 import { assertIdentityKind } from "./kind";
-import { scopes } from "./permissions";
+import { READ_SCOPES, WRITE_SCOPES } from "./permissions";
 
-export type Access = "read" | "write";
-
-const READ_SCOPES = [scopes.admin, scopes.adminReadOnly, scopes.globalAuditor, scopes.read];
-const WRITE_SCOPES = [scopes.admin, scopes.write];
+type Access = "read" | "write";
 
 /**
  * Authenticates the request and requires the scopes for `access`. A token that lacks them gets
