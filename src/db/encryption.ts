@@ -29,7 +29,7 @@ export interface EncryptionConfig {
 }
 
 /** A configuration that cannot be used: the message names what is wrong, never a key. */
-export class EncryptionConfigError extends Error {
+class EncryptionConfigError extends Error {
   override readonly name = "EncryptionConfigError";
 }
 
