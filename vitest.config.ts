@@ -16,6 +16,9 @@ export default defineConfig(async () => {
             // Tests sign their own tokens: an HS256 secret and an RSA key served by a fake UAA.
             TOKEN_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
             UAA_URL: "https://uaa.test",
+            // Docker registry passwords are encrypted under this key (a test value, not a secret).
+            DB_ENCRYPTION_KEYS: JSON.stringify({ "test-key-1": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" }),
+            DB_ENCRYPTION_CURRENT_KEY_LABEL: "test-key-1",
           },
         },
       }),

@@ -8,8 +8,14 @@ export type Bindings = Env & {
   UAA_ISSUER?: string;
   /** Origin used in absolute links; else the request's. */
   EXTERNAL_URL?: string;
-  /** HS256/384/512 shared secret for local development tokens. */
+  /** HS256/384/512 shared secret for local development tokens; at least 32 bytes, ignored in production. */
   TOKEN_SIGNING_SECRET?: string;
+  /** "production" only in `[env.production.vars]`: development tokens are refused there. */
+  DEPLOYMENT_ENVIRONMENT?: string;
+  /** Secret: JSON `{"<label>": "<base64 of 32 bytes>"}`, the keys of encrypted values (db/encryption.ts). */
+  DB_ENCRYPTION_KEYS?: string;
+  /** The label of the key new values are encrypted under; may be left out with exactly one key. */
+  DB_ENCRYPTION_CURRENT_KEY_LABEL?: string;
 };
 
 type Variables = {

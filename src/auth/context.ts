@@ -4,7 +4,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../http/errors";
 import { isV2 } from "../http/respond";
-import { verifyAuthorization, type Identity } from "./token";
+import { developmentSecret, verifyAuthorization, type Identity } from "./token";
+import { assertIdentityKind } from "./kind";
 import { READ_SCOPES, WRITE_SCOPES } from "./permissions";
 
 type Access = "read" | "write";
@@ -19,8 +20,9 @@ export function authenticated(access: Access): MiddlewareHandler<AppEnv> {
       uaaUrl: c.env.UAA_URL,
       issuer: c.env.UAA_ISSUER || undefined,
       audience: c.env.TOKEN_AUDIENCE || "cloud_controller",
-      signingSecret: c.env.TOKEN_SIGNING_SECRET || undefined,
+      signingSecret: developmentSecret(c.env.TOKEN_SIGNING_SECRET, c.env.DEPLOYMENT_ENVIRONMENT),
     });
+    await assertIdentityKind(c.get("db"), identity);
     c.set("identity", identity);
     const needed = access === "read" ? READ_SCOPES : WRITE_SCOPES;
     if (!needed.some((s) => identity.scopes.has(s))) {

@@ -55,6 +55,11 @@ interface MultipartPart {
   readonly bodyOffset: number;
   /** The part's body. Read it at most once; it errors with an ApiError when the input is broken. */
   readonly body: ReadableStream<Uint8Array>;
+  /**
+   * Once `body` has ended: true when the close delimiter follows it (no part comes after), false when
+   * another part does; undefined before, or when the input ends right after the delimiter.
+   */
+  readonly last: boolean | undefined;
   /** Reads the whole body as UTF-8; more than `maxBytes` (default 64 KiB) is a MessageParseError. */
   text(maxBytes?: number): Promise<string>;
 }
@@ -123,6 +128,17 @@ export function lengthIfLast(request: Request, part: Pick<MultipartPart, "bodyOf
 }
 
 /**
+
+ * The answer to a request whose multipart part did not have the length its Content-Length implied
+ * (bits/store.ts BitsLengthMismatchError): 400 CF-MessageParseError, the request is refused.
+ */
+export function bodyLengthError(expected: number, received: number): ApiError {
+  return new ApiError("MessageParseError", received < expected
+    ? "the request body ended before its Content-Length"
+    : "the request body is longer than its Content-Length");
+}
+
+/**
  * The parts of a multipart/form-data request, streamed. See the module comment for the rules.
  * `boundary` is the request's, when the caller has already read it from the Content-Type.
  */
@@ -179,6 +195,7 @@ class PartImpl implements MultipartPart {
   readonly body: ReadableStream<Uint8Array>;
   /** The parser has reached this part's closing delimiter. */
   ended = false;
+  last: boolean | undefined = undefined;
   /** The consumer cancelled the body stream: the rest is to be skipped. */
   cancelled = false;
   controller: ReadableByteStreamController | undefined;
@@ -350,6 +367,17 @@ class Parser {
     }
   }
 
+  /**
+   * Right after a delimiter, without consuming anything: whether the close delimiter's "--" follows;
+   * undefined when the input ends first (readAfterDelimiter then reports the truncation).
+   */
+  private async closeDelimiterFollows(): Promise<boolean | undefined> {
+    while (this.available < 2) {
+      if (!(await this.more())) return undefined;
+    }
+    return this.buf[this.pos] === DASH && this.buf[this.pos + 1] === DASH;
+  }
+
   /** After a delimiter: true when a part follows (CRLF consumed), false after the close delimiter "--". */
   async readAfterDelimiter(): Promise<boolean> {
     for (let padding = 0; ; ) {
@@ -412,7 +440,6 @@ class Parser {
         const request = controller.byobRequest;
         const target = request?.view ?? null;
         const { data, end } = await this.nextBodyPiece(target?.length);
-        if (end) part.ended = true;
         if (data.length > 0) {
           if (request !== null && target !== null) {
             target.set(data);
@@ -420,9 +447,15 @@ class Parser {
           } else {
             controller.enqueue(data.slice());
           }
-          if (end) closeByteStream(controller);
-          return;
         }
+        if (end) {
+          part.ended = true;
+          // Known before the body ends, so that its reader can tell a last part cut short. (After the
+          // piece was delivered: reading more input may move the buffer it is a view of.)
+          part.last = await this.closeDelimiterFollows();
+          return closeByteStream(controller);
+        }
+        if (data.length > 0) return;
       }
     } catch (e) {
       // Throwing from pull errors the stream with the same ApiError the iterator will throw.

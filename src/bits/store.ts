@@ -51,6 +51,18 @@ interface PutBitsOptions {
    * unknown-length path then enforces the limit) or with `length`. `key` must be a fresh key.
    */
   expectedLength?: number;
+  /**
+   * With `expectedLength`: the most bytes the body may fall short of it (default MAX_SHORTFALL). A
+   * shorter body is a BitsLengthMismatchError and nothing is stored: the put is never padded with more
+   * than this many bytes that were not received.
+   */
+  maxShortfall?: number;
+  /**
+   * With `expectedLength`: asked once the body has ended, whether nothing followed it in its request
+   * (a multipart part's `last`). A body that is last and shorter than expected is a
+   * BitsLengthMismatchError before any padding: the Content-Length claimed bytes that never came.
+   */
+  endedLast?: () => boolean | undefined;
   /** Stored Content-Type; default application/zip. */
   contentType?: string;
   customMetadata?: Record<string, string>;
@@ -110,7 +122,8 @@ export async function putBits(
   if (options.length !== undefined) return putKnownLength(bucket, key, body, options.length, maxBytes, put);
   const expected = options.expectedLength;
   if (expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected <= maxBytes) {
-    return putExpectedLength(bucket, key, body, expected, maxBytes, put);
+    const shortfall = { max: options.maxShortfall ?? MAX_SHORTFALL, endedLast: options.endedLast ?? (() => undefined) };
+    return putExpectedLength(bucket, key, body, expected, maxBytes, shortfall, put);
   }
 
   const partSize = options.partSize ?? PART_SIZE;
@@ -234,6 +247,14 @@ function fixedLengthPut(bucket: R2Bucket, key: string, length: number, put: R2Pu
  */
 export const MAX_OVERRUN = 1024;
 
+/**
+ * Most bytes a body may fall short of its expected length. A multipart part is shorter than
+ * `lengthIfLast` by the parts that follow it; in a valid upload that is at most a small form field
+ * (a package's `resources`, at most 1 MiB) with its headers. A larger shortfall means the
+ * Content-Length claimed bytes that never came: refused before any padding is written.
+ */
+const MAX_SHORTFALL = 1024 * 1024 + 64 * 1024;
+
 /** The size of each write into an expected-length put. */
 const BATCH_BYTES = 1024 * 1024;
 
@@ -248,7 +269,9 @@ const ZEROS = new Uint8Array(64 * 1024);
  *
  * - exactly `expected` bytes (the cf CLI: `bits` last, exact Content-Length): done, one object;
  * - fewer (the part was not the last, e.g. `curl -F bits=@x.zip -F resources=[]`): the put is padded
- *   with zeros to `expected` so that it completes, then rewritten to its true length;
+ *   with zeros to `expected` so that it completes, then rewritten to its true length; fewer when the
+ *   body was last (`endedLast`), or more than `maxShortfall` fewer, is a BitsLengthMismatchError,
+ *   before any padding;
  * - a few more (no final CRLF): the put holds the first `expected` bytes, rewritten with the rest.
  *
  * The rewrite streams the true bytes (a ranged get of `key`, then any held-back bytes) into one
@@ -266,6 +289,7 @@ async function putExpectedLength(
   body: ReadableStream<Uint8Array>,
   expected: number,
   maxBytes: number,
+  shortfall: { max: number; endedLast: () => boolean | undefined },
   put: R2PutOptions,
 ): Promise<StoredBits> {
   const input = new ByteReader(body);
@@ -280,6 +304,9 @@ async function putExpectedLength(
     const tail = input.done ? new Uint8Array(0) : await input.readInto(new Uint8Array(MAX_OVERRUN + 2));
     const size = written + tail.length;
     if (tail.length > MAX_OVERRUN + 1) throw new BitsLengthMismatchError(expected, size);
+    // Before the padding: a body that is last, or far shorter than expected, is short because the
+    // Content-Length claimed bytes that never came; nothing it did not send is ever written.
+    if (size < expected && (expected - size > shortfall.max || shortfall.endedLast() === true)) throw new BitsLengthMismatchError(expected, size);
     if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
     if (tail.length > 0) await hasher.write(tail);
     const last = tail.subarray(0, expected - written);

@@ -69,7 +69,11 @@ export const packages = sqliteTable("packages", {
   error: text("error"),
   dockerImage: text("docker_image"),
   dockerUsername: text("docker_username"),
+  /** AES-GCM ciphertext, base64 (src/db/encryption.ts); plaintext only on a row from before encryption (no key label). */
   dockerPassword: text("docker_password"),
+  dockerPasswordIv: text("docker_password_iv"),
+  /** The label of the key `docker_password` is encrypted under (DB_ENCRYPTION_KEYS). */
+  dockerPasswordKeyLabel: text("docker_password_key_label"),
   /**
    * When the resource pool took this package's files (src/pool/fill.ts); null until then. The sweep
    * pools READY packages still null whose queue message was lost.
@@ -81,6 +85,8 @@ export const packages = sqliteTable("packages", {
   index("packages_created_at_idx").on(t.createdAt, t.id),
   index("packages_app_created_at_idx").on(t.appGuid, t.createdAt, t.id),
   index("packages_state_idx").on(t.state, t.updatedAt),
+  // The sweep's search for passwords under an old key (or none) reads only packages that have one.
+  index("packages_docker_password_key_label_idx").on(t.dockerPasswordKeyLabel).where(sql`${t.dockerPassword} IS NOT NULL`),
   index("packages_unpooled_idx").on(t.updatedAt).where(sql`state = 'READY' AND type = 'bits' AND pooled_at IS NULL`),
 ]);
 

@@ -7,12 +7,12 @@
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { BUILDPACKS_PREFIX, newBuildpackBitsKey } from "../../bits/keys";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, multipartBoundary, readMultipart } from "../../bits/multipart";
+import { bodyLengthError, lengthIfLast, multipartBoundary, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
@@ -66,11 +66,14 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
           const stored = await putBits(bucket, newBuildpackBitsKey(buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
             expectedLength: lengthIfLast(request, part, boundary), // one known-length put when the file is last
+            endedLast: () => part.last,
             contentType: "application/octet-stream",
           });
           file = { stored, filename };
         } catch (err) {
           if (err instanceof BitsTooLargeError) throw options.tooLarge();
+          // The Content-Length promised bytes that never came: refused, nothing stored.
+          if (err instanceof BitsLengthMismatchError) throw bodyLengthError(err.expected, err.received);
           throw err;
         }
       } else if (part.filename === undefined) {

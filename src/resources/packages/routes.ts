@@ -11,6 +11,7 @@ import { deleteBits } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
+import { requireEncryptionKeys, type Sealed } from "../../db/encryption";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { parseJson, readJsonObject } from "../../http/body";
@@ -29,7 +30,7 @@ import { downloadableKey, packageDownload } from "./download";
 import { presentPackage } from "./present";
 import { appPackageListSpec, copyDestination, maxPackageSize, packageCreateSchema, packageListSpec, packageUpdateSchema } from "./schema";
 import {
-  acceptUpload, appLookup, deletePackageRecord, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
+  acceptUpload, appLookup, deletePackageRecord, sealDockerPassword, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
   updateDockerCredentials, type AppRef, type PackageWithApp,
 } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -39,6 +40,7 @@ type Ctx = Context<AppEnv>;
 
 const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
 const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
+const SOURCE_NOT_READY = "Cannot copy package whose state is not ready.";
 const STAGING_UNAVAILABLE =
   "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
 
@@ -61,6 +63,12 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
   const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
   if (!app || !access.canRead) throw unprocessable(APP_INVALID);
   return { app, access };
+}
+
+/** A docker registry password as it is stored (encrypted, db/encryption.ts); 503 when no key is configured, before anything is written. */
+async function sealedPassword(c: Ctx, guid: string, password: string | null): Promise<Sealed | null> {
+  if (password === null) return null;
+  return sealDockerPassword(await requireEncryptionKeys(c.env), guid, password);
 }
 
 /** The audit event of a package change, actee the app (Repositories::PackageEventRepository). */
@@ -117,11 +125,13 @@ async function createPackage(c: Ctx) {
   if (input.type === "bits" && app.lifecycleType === "docker") throw unprocessable("Cannot create bits package for a Docker app.");
   if (input.type === "docker" && app.lifecycleType === "buildpack") throw unprocessable("Cannot create Docker package for a buildpack app.");
 
+  const guid = crypto.randomUUID();
   const row = newPackageRow({
+    guid,
     type: input.type,
     appGuid: app.guid,
     state: input.type === "docker" ? "READY" : "AWAITING_UPLOAD",
-    docker: input.docker,
+    docker: input.docker && { ...input.docker, password: await sealedPassword(c, guid, input.docker.password) },
   });
   const created = await insertPackage(db, row, [
     ...metadataCreateStatements(db, "package", row.guid, input.metadata),
@@ -133,9 +143,9 @@ async function createPackage(c: Ctx) {
 
 /**
  * Copy (PackagesController#create with source_guid, app/actions/package_copy.rb): only
- * `relationships.app.data.guid` of the body is read. Docker copies are READY at once (without credentials
- * or metadata); bits copies are COPYING while the object is copied, inside this request, so the answer
- * shows the copy's final state.
+ * `relationships.app.data.guid` of the body is read; only a READY source is copied. Docker copies are
+ * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
+ * inside this request, so the answer shows the copy's final state.
  */
 async function copyPackage(c: Ctx, sourceGuid: string) {
   const db = c.get("db");
@@ -146,6 +156,10 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   if (!source || !sourceAccess.canRead) throw unprocessable(SOURCE_INVALID);
   assertCanWrite(sourceAccess);
   if (source.app.guid === app.guid) throw unprocessable("Source and destination app cannot be the same");
+  // Unlike the reference (app/actions/package_copy.rb checks no state), only READY bits are copied:
+  // bytes still uploading have not passed the zip check. Its message follows the one the reference
+  // gives for staging such a package (app/actions/build_create.rb).
+  if (source.pkg.state !== "READY") throw unprocessable(SOURCE_NOT_READY);
 
   const bits = source.pkg.type === "bits";
   const row = newPackageRow({
@@ -201,7 +215,8 @@ async function packagesUpdate(c: Context<AppEnv, "/:guid">) {
   }
   assertCanWrite(access);
   const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
-  await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+  const password = await sealedPassword(c, pkg.guid, input.password);
+  await updateDockerCredentials(db, pkg.guid, { username: input.username, password }, patch.statements).catch(patch.rethrow);
   return json(c, await presentCurrent(db, pkg.guid));
 }
 
@@ -248,7 +263,8 @@ async function packagesDownload(c: Context<AppEnv, "/:guid/download">) {
   if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
   const key = downloadableKey(pkg);
   const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
-  if (response.status === 200 || response.status === 206) {
+  // Hono answers HEAD with the GET handler; a HEAD downloads nothing, so it records nothing.
+  if (c.req.raw.method === "GET" && (response.status === 200 || response.status === 206)) {
     await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
   }
   return response;

@@ -12,8 +12,8 @@
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../bits/multipart";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { bodyLengthError, lengthIfLast, readMultipart } from "../../bits/multipart";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -55,7 +55,8 @@ interface UploadTarget {
 
 /**
  * Receives and checks the bits, and leaves the package READY, FAILED or (refused) AWAITING_UPLOAD.
- * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails.
+ * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails. When
+ * the package was deleted meanwhile it returns having removed its object; presenting it is then 404.
  */
 export async function receivePackageUpload(db: Db, request: Request, target: UploadTarget): Promise<void> {
   const { pkg, bitsKey, bucket } = target;
@@ -70,14 +71,14 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
       return;
     case "blobstore":
       console.error("package upload: blobstore failure", pkg.guid, received.cause instanceof Error ? received.cause.message : String(received.cause));
-      await fail(db, target, BLOBSTORE_FAILURE);
-      throw new ApiError("BlobstoreUnavailable");
+      await failOnBlobstore(db, target);
+      return;
   }
 
   const problem = await zipProblem(bucket, bitsKey, target.maxPackageSize);
   if (problem === "blobstore") {
-    await fail(db, target, BLOBSTORE_FAILURE);
-    throw new ApiError("BlobstoreUnavailable");
+    await failOnBlobstore(db, target);
+    return;
   }
   if (problem !== undefined) {
     await fail(db, target, problem);
@@ -92,26 +93,44 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
   await expirePackagesOfApp(db, bucket, pkg.appGuid);
 }
 
-/** The object first (a crash in between leaves the package to the sweep), then the state. */
-async function fail(db: Db, target: UploadTarget, error: string): Promise<void> {
+/**
+ * The object first (a crash in between leaves the package to the sweep), then the state. False when
+ * the package was no longer this upload's (deleted, with its app perhaps, or failed by the sweep).
+ */
+async function fail(db: Db, target: UploadTarget, error: string): Promise<boolean> {
   await deleteBits(target.bucket, target.bitsKey).catch(() => undefined);
-  await markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", target.bitsKey, error);
+  return markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", target.bitsKey, error);
+}
+
+/**
+ * R2 failed (or the object vanished): 502 CF-BlobstoreUnavailable, unless the package is no longer
+ * this upload's. A package deleted meanwhile (its object with it) is what R2 tripped over; the caller
+ * then answers what the package is now: 404 when it is gone, as the reference for a missing package.
+ */
+async function failOnBlobstore(db: Db, target: UploadTarget): Promise<void> {
+  if (await fail(db, target, BLOBSTORE_FAILURE)) throw new ApiError("BlobstoreUnavailable");
 }
 
 async function receiveParts(request: Request, target: UploadTarget): Promise<Received> {
   let bits: StoredBits | undefined;
   let bitsStarted = false;
+  /** The length the `bits` part has if it is the last part, and whether any part followed it. */
+  let expectedLength: number | undefined;
+  let partsAfterBits = 0;
   let resources: string | undefined;
   const unknownFields: string[] = [];
   try {
     for await (const part of readMultipart(request, undefined, target.boundary)) {
+      if (bitsStarted) partsAfterBits++;
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
         // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
+        expectedLength = lengthIfLast(request, part, target.boundary);
         bits = await putBits(target.bucket, target.bitsKey, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
-          expectedLength: lengthIfLast(request, part, target.boundary),
+          expectedLength,
+          endedLast: () => part.last,
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
@@ -125,6 +144,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
     }
   } catch (err) {
     if (err instanceof BitsTooLargeError) return { kind: "failed", error: tooLargeMessage(target.maxPackageSize) };
+    // The Content-Length promised bytes that never came (or fewer than came): the request is refused.
+    if (err instanceof BitsLengthMismatchError) return { kind: "refused", error: bodyLengthError(err.expected, err.received) };
     if (!(err instanceof ApiError)) return { kind: "blobstore", cause: err };
     // A broken body: before any bits it is the client's error; once bits flowed, the upload failed.
     if (!bitsStarted) return { kind: "refused", error: err };
@@ -134,6 +155,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
     return { kind: "refused", error: unprocessable(`Unknown field(s): ${unknownFields.map((f) => `'${f}'`).join(", ")}`) };
   }
   if (bits === undefined) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
+  // The last part ends where the Content-Length says: a shorter `bits` part means bytes were missing.
+  if (partsAfterBits === 0 && expectedLength !== undefined && bits.size < expectedLength) return { kind: "refused", error: bodyLengthError(expectedLength, bits.size) };
   return { kind: "stored", bits };
 }
 
