@@ -6,7 +6,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { database } from "../../../src/db/client";
 import { auditEvents } from "../../../src/db/schema";
 import { call, get, jsonOf } from "../../helpers/api";
-import { adminAuth, bearer, SCOPES, userAuth } from "../../helpers/tokens";
+import { scopeTokens } from "../../helpers/tokens";
 import {
   bitsKeyOf, ensureStacks, fileForm, manifestZip, plainZip, positionsOf, resetBuildpacks, S1, S2, storedKeys, textForm, v2Create,
 } from "./helpers";
@@ -23,12 +23,7 @@ let ARO: string;
 let GA: string;
 
 beforeAll(async () => {
-  ADMIN = await adminAuth();
-  USER = await userAuth();
-  READER = await bearer({ user: "reader", scopes: SCOPES.readOnly });
-  WRITER = await bearer({ user: "writer", scopes: SCOPES.writeOnly });
-  ARO = await bearer({ user: "aro", scopes: SCOPES.adminReadOnly });
-  GA = await bearer({ user: "ga", scopes: SCOPES.globalAuditor });
+  ({ admin: ADMIN, user: USER, reader: READER, writer: WRITER, aro: ARO, ga: GA } = await scopeTokens());
   await ensureStacks(S1, S2, "stack-from-manifest", "not-from-manifest");
 });
 beforeEach(resetBuildpacks);
