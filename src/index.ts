@@ -1,7 +1,7 @@
 // The app: middleware order, route mounting, error handling, and the scheduled sweep.
 import { Hono } from "hono";
 import type { AppEnv, Bindings } from "./env";
-import { database } from "./db/client";
+import { d1Session } from "./db/session";
 import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
 import { ApiError, renderError } from "./http/errors";
@@ -22,10 +22,7 @@ import { resourceMatchRoutes } from "./resources/resource_matches/routes";
 const app = new Hono<AppEnv>();
 
 app.use(standardHeaders);
-app.use(async (c, next) => {
-  c.set("db", database(c.env.DB));
-  await next();
-});
+app.use(d1Session);
 
 app.route("/", discoveryRoutes);
 app.route("/v3/jobs", v3JobRoutes);
