@@ -17,6 +17,12 @@ export default defineConfig(async () => {
             TOKEN_SIGNING_SECRET: "test-signing-secret-0123456789abcdef",
             UAA_URL: "https://uaa.test",
           },
+          // Low limits for test/rate-limits.test.ts, which swaps them in for RATE_LIMITER and
+          // RATE_LIMITER_UNAUTHENTICATED; every other test runs under wrangler.toml's high ones.
+          ratelimits: {
+            TEST_RATE_LIMITER_LOW: { namespace_id: "9001", simple: { limit: 3, period: 60 } },
+            TEST_RATE_LIMITER_UNAUTHENTICATED_LOW: { namespace_id: "9002", simple: { limit: 3, period: 60 } },
+          },
         },
       }),
     ],

@@ -10,21 +10,17 @@ export type Bindings = Env & {
   EXTERNAL_URL?: string;
   /** HS256/384/512 shared secret for local development tokens. */
   TOKEN_SIGNING_SECRET?: string;
-  /** R2 S3 credentials (secrets); with R2_S3_ENDPOINT and R2_BUCKET_NAME, downloads answer 302 to a presigned URL. */
+  /** R2 S3 credentials (secrets); with the vars R2_S3_ENDPOINT and R2_BUCKET_NAME, downloads answer 302 to a presigned URL. */
   R2_ACCESS_KEY_ID?: string;
   R2_SECRET_ACCESS_KEY?: string;
-  /** The account's R2 S3 endpoint, https://<ACCOUNT_ID>.r2.cloudflarestorage.com. */
-  R2_S3_ENDPOINT?: string;
-  /** The bucket BITS is bound to, as the S3 API names it. */
-  R2_BUCKET_NAME?: string;
-  /** Lifetime of a presigned download URL in seconds; default 300. */
-  PRESIGNED_URL_TTL_SECONDS?: string;
 };
 
 export type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;
+  /** The request's token, verified once for whoever asks first (the rate limiter, the auth middleware). */
+  verification: Promise<Identity>;
   db: Db;
 };
 

@@ -6,6 +6,7 @@ import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
 import { ApiError, renderError } from "./http/errors";
 import { standardHeaders } from "./http/headers";
+import { rateLimits } from "./http/rate-limits";
 import { v2JobRoutes, v3JobRoutes } from "./jobs/routes";
 import { stackRoutes } from "./resources/stacks/routes";
 import { buildpackV2Routes } from "./resources/buildpacks/v2";
@@ -22,6 +23,8 @@ import { resourceMatchRoutes } from "./resources/resource_matches/routes";
 const app = new Hono<AppEnv>();
 
 app.use(standardHeaders);
+// Before any D1 work: a limited request costs one token verification and one counter.
+app.use(rateLimits);
 app.use(d1Session);
 
 app.route("/", discoveryRoutes);

@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     TOKEN_SIGNING_SECRET?: string;
     UAA_ISSUER?: string;
     EXTERNAL_URL?: string;
+    TEST_RATE_LIMITER_LOW: RateLimit;
+    TEST_RATE_LIMITER_UNAUTHENTICATED_LOW: RateLimit;
   }
 }
