@@ -4,8 +4,8 @@ import type { AppEnv } from "./env";
 import { absoluteUrl, externalOrigin } from "./http/pagination";
 import { json } from "./http/respond";
 
-export const V2_API_VERSION = "2.293.0";
-export const V3_API_VERSION = "3.228.0";
+const V2_API_VERSION = "2.293.0";
+const V3_API_VERSION = "3.228.0";
 
 /** The v3 resources CC's root lists; v7 clients build every request URL from this map. */
 const V3_RESOURCES = [

@@ -15,7 +15,7 @@ export type Bindings = Env & {
   R2_SECRET_ACCESS_KEY?: string;
 };
 
-export type Variables = {
+type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;

@@ -1,4 +1,5 @@
-// Token verification (contract "Authentication"; packages.md §7.1): every case against a real signed token.
+// Token verification (contract "Authentication"; the reference's UaaTokenDecoder): every case against a
+// real signed token.
 import { env } from "cloudflare:workers";
 import { base64url, SignJWT, UnsecuredJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

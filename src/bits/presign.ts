@@ -1,13 +1,13 @@
 // Presigned R2 downloads: where R2's S3 credentials are configured, a download answers 302 to a
 // short-lived presigned GET URL on R2's S3 endpoint instead of streaming the bytes through the
-// Worker, as the reference does with a remote blobstore (cloud_controller_ng
-// app/controllers/v3/packages_controller.rb#download → BlobDispatcher: `redirect_to blob.public_download_url`).
+// Worker, as the reference does with a remote blobstore (cloud_controller_ng PackagesController#download
+// redirects to the blob's signed public download URL).
 import { AwsClient } from "aws4fetch";
 import type { Bindings } from "../env";
 import { contentDisposition } from "./store";
 
 /** Default lifetime of a presigned URL: long enough to start the download, short enough not to be shared. */
-export const DEFAULT_PRESIGNED_URL_TTL_SECONDS = 300;
+const DEFAULT_PRESIGNED_URL_TTL_SECONDS = 300;
 /** SigV4 allows 1 s to 7 days. */
 const MAX_TTL_SECONDS = 604_800;
 
@@ -32,7 +32,7 @@ export interface PresignRequest {
  * The presign configuration, or null when any part is missing (then downloads stream). The TTL
  * falls back to the default when absent or not a whole number of seconds in SigV4's range.
  */
-export function presignConfig(env: Bindings): PresignConfig | null {
+function presignConfig(env: Bindings): PresignConfig | null {
   const { R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey, R2_S3_ENDPOINT: endpoint, R2_BUCKET_NAME: bucket } = env;
   if (!accessKeyId || !secretAccessKey || !endpoint || !bucket) return null;
   return { endpoint, bucket, accessKeyId, secretAccessKey, ttlSeconds: ttlFrom(env.PRESIGNED_URL_TTL_SECONDS) };

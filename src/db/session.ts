@@ -6,7 +6,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { database } from "./client";
 
-export const BOOKMARK_HEADER = "X-D1-Bookmark";
+const BOOKMARK_HEADER = "X-D1-Bookmark";
 
 /** What D1 issues: three 8-digit hex counters and a 32-digit hex id. Anything else is ignored, never passed to D1. */
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
@@ -14,7 +14,7 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 const READS = new Set(["GET", "HEAD"]);
 
 /** The client's bookmark when it is one D1 could have issued; null for absent, empty or malformed. */
-export function bookmarkFrom(header: string | undefined): string | null {
+function bookmarkFrom(header: string | undefined): string | null {
   if (header === undefined) return null;
   const value = header.trim();
   return BOOKMARK.test(value) ? value : null;

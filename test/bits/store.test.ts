@@ -8,16 +8,15 @@ import {
   bitsResponse,
   copyBits,
   deleteBits,
-  newBitsKey,
   openBitsReader,
   MAX_OVERRUN,
   PART_SIZE,
   parseRange,
-  partialKeyOf,
   putBits,
 } from "../../src/bits/store";
+import { newBitsKey, partialKeyOf } from "../../src/bits/keys";
 import { ApiError } from "../../src/http/errors";
-import { lengthIfLast, readMultipart } from "../../src/http/multipart";
+import { lengthIfLast, readMultipart } from "../../src/bits/multipart";
 import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
 
 const MiB = 1024 * 1024;

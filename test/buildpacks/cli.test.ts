@@ -1,6 +1,7 @@
-// The calls the cf CLI makes (cf-cli.md §5 for v7/v8, §6 for v6), replayed byte for byte as it sends
-// them: lowercase bearer, Accept and Content-Type application/json on every call, multipart with a
-// 60-hex boundary and an exact Content-Length, job and page URLs followed verbatim.
+// The calls the cf CLI makes (command/v7/*_buildpack_command.go for v7/v8,
+// api/cloudcontroller/ccv2/buildpack.go for v6), replayed byte for byte as it sends them: lowercase
+// bearer, Accept and Content-Type application/json on every call, multipart with a 60-hex boundary and an
+// exact Content-Length, job and page URLs followed verbatim.
 import { exports } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ORIGIN } from "../helpers/api";
@@ -111,7 +112,7 @@ async function findByName(name: string): Promise<Buildpack[]> {
   return (await decoded<Page>(res)).resources ?? [];
 }
 
-describe("cf v8 buildpack commands (cf-cli.md §5)", () => {
+describe("cf v8 buildpack commands (command/v7/*_buildpack_command.go)", () => {
   it("cf create-buildpack: create, upload with exact multipart, poll the job to COMPLETE", async () => {
     const guid = await cfCreateBuildpack("my_bp", "my_bp.zip", await plainZip(), 3);
     const [bp] = await findByName("my_bp");
@@ -182,7 +183,7 @@ describe("cf v8 buildpack commands (cf-cli.md §5)", () => {
   });
 });
 
-describe("cf v6 buildpack commands over /v2 (cf-cli.md §6)", () => {
+describe("cf v6 buildpack commands over /v2 (api/cloudcontroller/ccv2/buildpack.go)", () => {
   type V2 = { metadata: { guid: string; url: string }; entity: Record<string, unknown> };
   type V2Page = { next_url: string | null; resources: V2[] };
 

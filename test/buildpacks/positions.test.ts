@@ -1,5 +1,6 @@
-// Positions (buildpacks.md §0.2): one list 1..n per lifecycle, exactly as the reference's list
-// algorithm, and still 1..n without gap or duplicate when many writers race.
+// Positions (the reference's Sequel `plugin :list, scope: :lifecycle`): one list 1..n per lifecycle,
+// exactly as the reference's list algorithm, and still 1..n without gap or duplicate when many writers
+// race.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { call } from "../helpers/api";
 import { adminAuth } from "../helpers/tokens";

@@ -1,4 +1,5 @@
-// /v2/buildpacks: buildpacks.md §5.1-5.5 (cases 1-50), the seed v2-retrieve-a-buildpack.rst, audit events.
+// /v2/buildpacks: BuildpacksController and BuildpackBitsController (cases 1-50), the seed
+// v2-retrieve-a-buildpack.rst, audit events.
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// /v3/buildpacks: buildpacks.md §5.6-5.7 (cases 51-78), list filters, labels and annotations, bits in R2.
+// /v3/buildpacks: the v3 BuildpacksController (cases 51-78), list filters, labels and annotations, bits in R2.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";

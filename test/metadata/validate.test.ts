@@ -1,4 +1,4 @@
-// Request `metadata` validation (packages.md §6.3; the reference's MetadataValidator and
+// Request `metadata` validation (the reference's MetadataValidator and
 // MetadataValidatorHelper): every rule, with the reference's exact messages and order.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -130,7 +130,8 @@ const annotationCases: Case[] = [
   ["the reserved prefix", { annotations: { "cloudfoundry.org/x": "v" } }, ["Metadata annotation key error: prefix 'cloudfoundry.org' is reserved"]],
   ["a key of 64 characters", { annotations: { [a(64)]: "x" } }, ["Metadata annotation key error: 'aaaaaaaa...' is greater than 63 characters"]],
   ["a key with a space", { annotations: { "a b": "x" } }, ["Metadata annotation key error: 'a b' contains invalid characters"]],
-  // Reference quirk, kept as §6.3 states it: an annotation's key is only checked when its value is present.
+  // Reference quirk, kept as MetadataValidator has it: an annotation's key is only checked when its value
+  // is present.
   ["reference quirk: a bad key with an empty value is not checked", { annotations: { "": "" } }, []],
   ["reference quirk: a bad key with a blank value is not checked", { annotations: { "a b": "   " } }, []],
   ["a bad key with a null value (a delete) is not checked", { annotations: { "cloudfoundry.org/x": null } }, []],

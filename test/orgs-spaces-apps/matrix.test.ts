@@ -1,4 +1,4 @@
-// The role matrix (packages.md §8, with the reference controllers' rules for spaces and
+// The role matrix (lib/cloud_controller/permissions.rb, with the reference controllers' rules for spaces and
 // organizations): each role × each action, with the exact status and error, on a fresh world each.
 import { describe, expect, it } from "vitest";
 import { call, get, jsonOf, v3Error, waitForJob } from "../helpers/api";

@@ -1,6 +1,6 @@
-// The reference's fixture (packages.md §13): org O with spaces S and S2, org O3 with space S3, and a
-// user per role, each with a token as the reference's request specs make them (local roles carry
-// read+write; global roles their global scope + write). Every call makes a fresh world.
+// The reference's fixture world of its conformance cases: org O with spaces S and S2, org O3 with space
+// S3, and a user per role, each with a token as the reference's request specs make them (local roles
+// carry read+write; global roles their global scope + write). Every call makes a fresh world.
 import { env } from "cloudflare:workers";
 import { database, timestamp } from "../../src/db/client";
 import { users, type RoleType } from "../../src/db/schema";

@@ -1,5 +1,5 @@
-// POST /v3/packages (packages.md §4.1, cases C01-C22). `dev` of the reference is played by admin
-// where the case is about the request and not about the space role.
+// POST /v3/packages (PackageCreateMessage and PackageCreate, cases C01-C22). `dev` of the reference is
+// played by admin where the case is about the request and not about the space role.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, jsonOf, v3Error } from "../helpers/api";

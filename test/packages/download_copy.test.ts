@@ -1,5 +1,5 @@
-// GET /v3/packages/:guid/download (packages.md §4.9, C76-C78) and copies with ?source_guid=
-// (§4.2, C23-C28).
+// GET /v3/packages/:guid/download (PackagesController#download, C76-C78) and copies with
+// ?source_guid= (PackageCopy, C23-C28).
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, get, jsonOf, v3Error } from "../helpers/api";

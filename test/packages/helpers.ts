@@ -1,4 +1,4 @@
-// Shared setup for the package tests: the reference's fixture world (packages.md §13), package
+// Shared setup for the package tests: the reference's fixture world (test/orgs-spaces-apps/world.ts), package
 // creation and uploads as a client sends them, and what is in R2.
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";

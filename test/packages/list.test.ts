@@ -1,4 +1,4 @@
-// GET /v3/packages and GET /v3/apps/:guid/packages (packages.md §4.3, §4.4, cases C31-C54).
+// GET /v3/packages and GET /v3/apps/:guid/packages (PackagesListMessage, cases C31-C54).
 // Each test starts from no packages, so counts and pagination links are exact.
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -200,7 +200,7 @@ describe("GET /v3/packages", () => {
     expect(byUpdate.pagination.first.href).toBe(`${H}/v3/packages?order_by=%2Bupdated_at&page=1&per_page=50`);
   });
 
-  it("app_guid= makes it the app's list (packages.md §12.7): links under /v3/apps, 404 for an unknown app", async () => {
+  it("app_guid= makes it the app's list (as PackagesController#index does): links under /v3/apps, 404 for an unknown app", async () => {
     const a = await createBits(w.A.guid);
     await createBits(w.A2.guid);
     const body = await list(`/v3/packages?app_guid=${w.A.guid}`);
@@ -329,7 +329,7 @@ describe("GET /v3/apps/:guid/packages", () => {
     expect(guidsOf(await list(`${base}?guids=${made[0]!.guid},${made[3]!.guid}`))).toEqual([made[0]!.guid]);
   });
 
-  it("label_selector is accepted on the app's list (packages.md §12.8)", async () => {
+  it("label_selector is accepted on the app's list (the reference accepts it, its docs omit it)", async () => {
     await createBits(w.A.guid);
     expect((await list(`/v3/apps/${w.A.guid}/packages?label_selector=!fruit`)).resources).toHaveLength(1);
   });

@@ -3,7 +3,7 @@
 // calls fail after the records are gone, and what a rewrite leaves when its request dies.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { partialKeyOf } from "../../src/bits/store";
+import { partialKeyOf } from "../../src/bits/keys";
 import { database } from "../../src/db/client";
 import { housekeeping } from "../../src/housekeeping";
 import { sweepPackages } from "../../src/resources/packages/sweep";

@@ -1,5 +1,5 @@
 // Downloads with R2's S3 credentials configured: 302 to a presigned GET URL on R2's S3 endpoint,
-// after the same authorization and audit as the streamed download (packages.md §4.9; buildpacks.md §2.8).
+// after the same authorization and audit as the streamed download (PackagesController#download; the v2 buildpack download).
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { callWith, get, jsonOf, v3Error } from "../helpers/api";

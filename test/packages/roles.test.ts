@@ -1,5 +1,6 @@
-// Beyond the brief's global roles: a few org and space role cases of the matrix (packages.md §8),
-// answered by auth/permissions.ts from the roles table (roles are granted straight in D1 here).
+// Beyond the global roles: a few org and space role cases of the matrix
+// (lib/cloud_controller/permissions.rb), answered by auth/permissions.ts from the roles table (roles are
+// granted straight in D1 here).
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, get, jsonOf, v3Error } from "../helpers/api";
 import { grant, makeApp, makeOrg, makeSpace } from "../helpers/fixtures";

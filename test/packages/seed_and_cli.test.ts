@@ -1,5 +1,6 @@
 // The seed (v3-get-a-package.md) field for field with its headers, the cf CLI's package flow
-// (cf-cli.md §7), resource matches, the staging link, and C79-C80.
+// (the CLI's command/v7/push_command.go and actor/v7pushaction), resource matches, the staging link, and
+// C79-C80.
 import { beforeAll, describe, expect, it } from "vitest";
 import { presentPackage } from "../../src/resources/packages/present";
 import type { Package } from "../../src/db/schema";
@@ -148,7 +149,7 @@ describe("staging and resource matches", () => {
   });
 });
 
-describe("the cf CLI's package flow (cf-cli.md §7.1 steps 3-7, then a download)", () => {
+describe("the cf CLI's package flow (cf push: app lookup to package READY, then a download)", () => {
   it("app lookup by name, resource matches, create, upload (resources + bits 'package.zip', exact Content-Length), poll until READY, download the same bytes", async () => {
     const auth = await auths.admin();
     // 3. The app by name in the targeted space.

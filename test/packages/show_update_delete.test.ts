@@ -1,4 +1,4 @@
-// GET, PATCH and DELETE /v3/packages/:guid (packages.md §4.5-4.7, cases C55-C67).
+// GET, PATCH and DELETE /v3/packages/:guid (PackagesController#show, #update, #destroy, cases C55-C67).
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, get, jsonOf, v3Error, waitForJob } from "../helpers/api";
@@ -131,7 +131,7 @@ describe("update", () => {
     const refused = await patch(pb.guid, { username: "Walz", password: "Absolutely secret" });
     expect(refused.status).toBe(422);
     expect((await v3Error(refused)).detail).toBe("Cannot update Docker credentials for a buildpack app.");
-    // Checked before write permission (packages.md §12.3).
+    // Checked before write permission, as the reference's PackagesController#update does.
     const beforeWrite = await patch(pb.guid, { username: "Walz" }, await auths.adminReadOnly());
     expect(beforeWrite.status).toBe(422);
 

@@ -1,4 +1,4 @@
-// POST /v3/packages/:guid/upload (packages.md §4.8, cases C68-C75, and the contract's Bits rules):
+// POST /v3/packages/:guid/upload (PackagesController#upload, cases C68-C75, and the contract's Bits rules):
 // processed inside the request, one winner per package, nothing left behind on failure.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -7,7 +7,7 @@ import worker from "../../src/index";
 import { database } from "../../src/db/client";
 import { housekeeping } from "../../src/housekeeping";
 import { sweepPackages, STUCK_PACKAGE_TIMEOUT_MS } from "../../src/resources/packages/sweep";
-import { partialKeyOf } from "../../src/bits/store";
+import { partialKeyOf } from "../../src/bits/keys";
 import { call, get, jsonOf, ORIGIN, v3Error } from "../helpers/api";
 import { adminAuth } from "../helpers/tokens";
 import { buildZip } from "../bits/zipfix";

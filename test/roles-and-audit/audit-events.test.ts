@@ -1,7 +1,8 @@
-// Audit events (packages.md §10, issue 5 §4): one test per event type, each read back through
-// GET /v3/audit_events with its filters (types, target_guids, space_guids, organization_guids,
-// created_ats) and GET /v3/audit_events/:guid, checking actor, target (the actee: guid, type, name),
-// space, organization and data. Events of a space are shown to its auditors and hidden from others.
+// Audit events (the reference's app/repositories/*_event_repository.rb; issue 5, item 4): one test per
+// event type, each read back through GET /v3/audit_events with its filters (types, target_guids,
+// space_guids, organization_guids, created_ats) and GET /v3/audit_events/:guid, checking actor, target
+// (the actee: guid, type, name), space, organization and data. Events of a space are shown to its
+// auditors and hidden from others.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database, timestamp } from "../../src/db/client";
@@ -80,7 +81,7 @@ async function visibility(event: AuditEvent, auditorSees: boolean) {
   expect(outsiderList.resources).toEqual([]);
 }
 
-describe("package events (packages.md §10): actee the app, in its space and organization", () => {
+describe("package events (PackageEventRepository): actee the app, in its space and organization", () => {
   it("audit.app.package.create on create: the requested keys, the docker password as ***", async () => {
     const body = {
       type: "docker",

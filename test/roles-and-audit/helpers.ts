@@ -9,7 +9,10 @@ import { NOT_AUTHORIZED, notFound, ORG_SUSPENDED, unprocessable, type RoleName }
 
 export { NOT_AUTHORIZED, notFound, ORG_SUSPENDED, unprocessable };
 
-/** The matrix's column names (packages.md §8) for the world's users; `outsider` has roles only in O3/S3. */
+/**
+ * The matrix's column names (the reference's role names) for the world's users; `outsider` has roles only
+ * in O3/S3.
+ */
 export const REFERENCE_NAME: Record<RoleName | "outsider", string> = {
   admin: "admin", aro: "admin_read_only", ga: "global_auditor", dev: "space_developer", mgr: "space_manager",
   aud: "space_auditor", sup: "space_supporter", om: "org_manager", oa: "org_auditor", obm: "org_billing_manager",

@@ -1,4 +1,4 @@
-// The §13 cases of packages.md that are not plain matrix rows: copies across spaces and
+// The reference's conformance cases that are not plain matrix rows: copies across spaces and
 // organizations (C29 suspended source or destination, C30 a role that reads but does not write the
 // source), and the token cases of C67 and C73. Refused requests change nothing.
 import { beforeAll, describe, expect, it } from "vitest";

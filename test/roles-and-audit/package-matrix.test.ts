@@ -1,10 +1,10 @@
-// The whole role matrix of packages.md §8 for packages, table-driven: each role × each package action,
-// with the exact status and error body, the suspended-organization row, and the §13 cases that are
-// rows of it (C03, C04, C18, C25, C26, C45, C53, C55, C64, C67, C73, C77). Tokens as the reference
-// makes them (world.ts): local roles read+write, global roles their global scope + write; one more
-// column, a developer of another organization, answers as no_role. A refused request changes nothing:
-// no package (or app, space, role) record, R2 object or audit event appears, changes or goes.
-// Downloads answer 200 here (bits are streamed from R2; the reference's 302 is not used).
+// The whole role matrix of lib/cloud_controller/permissions.rb for packages, table-driven: each role ×
+// each package action, with the exact status and error body, the suspended-organization row, and the
+// conformance cases that are rows of it (C03, C04, C18, C25, C26, C45, C53, C55, C64, C67, C73, C77).
+// Tokens as the reference makes them (world.ts): local roles read+write, global roles their global scope
+// + write; one more column, a developer of another organization, answers as no_role. A refused request
+// changes nothing: no package (or app, space, role) record, R2 object or audit event appears, changes or
+// goes. Downloads answer 200 here (bits are streamed from R2; the reference's 302 is not used).
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, get, jsonOf, waitForJob } from "../helpers/api";
 import { makeApp } from "../helpers/fixtures";
@@ -137,7 +137,7 @@ describe("C77 GET /v3/packages/:guid/download of a READY package", () => {
 // Writes, in the active organization and (the matrix's last row) with the organization suspended.
 
 interface WriteCase<T = unknown> {
-  /** The §13 cases of the active row and of the suspended row. */
+  /** The conformance cases of the active row and of the suspended row. */
   ids: [string, string];
   action: string;
   expected: Record<Actor, Outcome>;
@@ -166,7 +166,7 @@ const writeCases: WriteCase[] = [
     },
   }),
   writeCase({
-    ids: ["C25 C26", "§8 suspended row"], action: "POST /v3/packages?source_guid= (copy PD into A2x)",
+    ids: ["C25 C26", "suspended row"], action: "POST /v3/packages?source_guid= (copy PD into A2x)",
     expected: writeRow(201, APP_INVALID), whenSuspended: writeRow(201, APP_INVALID, SUSPENDED),
     prepare: async (f) => (f === active ? PD : await createDocker(f.D.guid)),
     send: (f, source, auth) =>

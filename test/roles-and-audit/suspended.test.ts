@@ -1,4 +1,4 @@
-// Suspended organizations (issue 5 §3): once an admin suspends an organization through
+// Suspended organizations (issue 5, item 3): once an admin suspends an organization through
 // PATCH /v3/organizations/:guid, every write by anyone but an admin answers 403 CF-OrgSuspended —
 // package create, copy, upload, update and delete, app create, update and delete, space create,
 // update and delete, role grants and revocations — even by the role holder who may otherwise make it,

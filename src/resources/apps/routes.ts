@@ -1,5 +1,6 @@
 // /v3/apps: space developers (and admins) create, rename and delete; every space role and the org
-// manager see (packages.md §8; AppsV3Controller). Deleting an app deletes its packages and their bits.
+// manager see (lib/cloud_controller/permissions.rb; AppsV3Controller). Deleting an app deletes its
+// packages and their bits.
 import { Hono } from "hono";
 import { assertCanWrite, readableSpaceGuids, spaceAccess, spaceAccessReads } from "../../auth/permissions";
 import { identityOf, read, write } from "../../auth/context";

@@ -1,7 +1,8 @@
-// /v2/buildpacks (buildpacks.md §2): the seed's API, as the v6 CLI and old pipelines call it.
-// v2 rules: nulls are absent, unknown keys ignored, 403 is CF-InsufficientScope (10007) for a token
-// without the scope and CF-NotAuthorized (10003) for a non-admin with it; a missing buildpack is
-// 404 CF-NotFound "Unknown request".
+// /v2/buildpacks (the reference's app/controllers/runtime/buildpacks_controller.rb and
+// buildpack_bits_controller.rb): the seed's API, as the v6 CLI and old pipelines call it. v2 rules: nulls
+// are absent, unknown keys ignored, 403 is CF-InsufficientScope (10007) for a token without the scope and
+// CF-NotAuthorized (10003) for a non-admin with it; a missing buildpack is 404 CF-NotFound "Unknown
+// request".
 import { Hono, type Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { canWriteGlobally, isAdmin } from "../../auth/permissions";

@@ -1,5 +1,6 @@
-// /v3/buildpacks (buildpacks.md §3): what today's cf CLI uses. Everyone with read scope reads; only
-// admins write (403 CF-NotAuthorized). Deletes and uploads answer 202 with a job.
+// /v3/buildpacks (the reference's app/controllers/v3/buildpacks_controller.rb): what today's cf CLI uses.
+// Everyone with read scope reads; only admins write (403 CF-NotAuthorized). Deletes and uploads answer
+// 202 with a job.
 import { Hono, type Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { canWriteGlobally } from "../../auth/permissions";

@@ -1,11 +1,13 @@
 // /v3/organizations: admins create, delete and suspend; org managers rename and label their own;
-// everyone sees the organizations they have a role in (packages.md §8; OrganizationsV3Controller).
+// everyone sees the organizations they have a role in (lib/cloud_controller/permissions.rb;
+// OrganizationsV3Controller).
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {
   assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOrganizations,
 } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
+import { deleteBitsKeys } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { organizations } from "../../db/schema";
 import type { AppEnv } from "../../env";
@@ -18,7 +20,6 @@ import { startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
-import { deleteBitsKeys } from "../apps/store";
 import { presentOrganization } from "./present";
 import { orgCreateSchema, orgListSpec, orgUpdateSchema } from "./schema";
 import { createOrg, deleteOrg, findOrg, orgList, orgLookup, updateOrg } from "./store";

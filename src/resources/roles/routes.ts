@@ -1,6 +1,6 @@
 // /v3/roles: admins grant any role; organization managers the roles of their organization and of
 // its spaces; space managers the roles of their space. A space role needs an organization_user role
-// in the space's organization. (RolesController, RoleCreate; packages.md §8.)
+// in the space's organization. (RolesController, RoleCreate; lib/cloud_controller/permissions.rb.)
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {
@@ -10,6 +10,7 @@ import type { Db } from "../../db/client";
 import type { Role } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { parseJson } from "../../http/body";
+import { parseListParams422 } from "../../http/fields";
 import { notFound, unprocessable } from "../../http/errors";
 import { absoluteUrl, v3Page } from "../../http/pagination";
 import { accepted, json } from "../../http/respond";
@@ -22,7 +23,7 @@ import { findSpace } from "../spaces/store";
 import { presentUser } from "../users/present";
 import { findUsersIn } from "../users/store";
 import { presentRole } from "./present";
-import { parseListParams422, roleCreateSchema, roleIncludes, roleListSpec, type RoleCreate, type RoleInclude } from "./schema";
+import { roleCreateSchema, roleIncludes, roleListSpec, type RoleCreate, type RoleInclude } from "./schema";
 import {
   createRole, deleteRole, findRole, findUser, findUsersByName, hasSpaceRolesInOrg, listRoles, ORG_USER_IN_USE, rememberCaller,
   spaceUserMissing, type RoleTarget,

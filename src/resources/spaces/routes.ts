@@ -1,9 +1,11 @@
 // /v3/spaces: admins and the organization's managers create and delete; space and org managers
-// rename; everyone sees the spaces they have a role in (packages.md §8; SpacesV3Controller).
+// rename; everyone sees the spaces they have a role in (lib/cloud_controller/permissions.rb;
+// SpacesV3Controller).
 import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableSpaces, spaceAccess } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
+import { deleteBitsKeys } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { spaces } from "../../db/schema";
 import type { AppEnv } from "../../env";
@@ -16,7 +18,6 @@ import { startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
-import { deleteBitsKeys } from "../apps/store";
 import { presentSpace } from "./present";
 import { spaceCreateSchema, spaceListSpec, spaceUpdateSchema } from "./schema";
 import { createSpace, deleteSpace, findSpace, invalidOrganization, spaceList, spaceLookup, updateSpace } from "./store";

@@ -19,7 +19,6 @@ export type StackCreate = z.output<typeof stackCreateSchema>;
 export const stackUpdateSchema = z.strictObject({
   metadata: metadataField,
 });
-export type StackUpdate = z.output<typeof stackUpdateSchema>;
 
 export const stackListSpec: ListSpec = {
   allowed: ["page", "per_page", "order_by", "created_ats", "updated_ats", "guids", "names", "default", "label_selector"],

@@ -1,11 +1,13 @@
-// Request fields shared by the organization, space, app and role bodies: `name` and to-one
-// `relationships`, with the reference's messages (RelationshipValidator, ToOneRelationshipValidator,
-// GuidValidator; NoAdditionalKeysValidator).
+// Request field rules shared by several resources: what a JSON object is, `name` and to-one
+// `relationships` with the reference's messages (RelationshipValidator, ToOneRelationshipValidator,
+// GuidValidator; NoAdditionalKeysValidator), and the list query that reports as 422.
 import { z } from "zod";
-import { humanize } from "../../http/query";
-import { isBlank } from "../../metadata";
+import { isBlank } from "../metadata/keys";
+import { ApiError } from "./errors";
+import { humanize, parseListParams, type ListParams, type ListSpec } from "./query";
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A JSON object: not null, not an array. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 // The reference's names must match /\A[[:alnum:][:punct:][:print:]]+\Z/: no control characters.
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -63,3 +65,17 @@ export const relationshipsField = <N extends string>(names: readonly N[]) =>
     if (errors.length > 0) return fail(errors);
     return out as Record<N, string>;
   });
+
+const QUERY_PREFIX = "The query parameter is invalid: ";
+
+/** The role and user lists report bad query parameters as 422, not 400 (the reference's `unprocessable!` there). */
+export function parseListParams422(url: URL, spec: ListSpec): ListParams {
+  try {
+    return parseListParams(url, spec);
+  } catch (err) {
+    if (err instanceof ApiError && err.errorName === "BadQueryParameter") {
+      throw new ApiError("UnprocessableEntity", err.detail.startsWith(QUERY_PREFIX) ? err.detail.slice(QUERY_PREFIX.length) : err.detail);
+    }
+    throw err;
+  }
+}

@@ -24,7 +24,7 @@
 // (CF-MessageParseError, 400): from the iterator, and from the part body stream when it happens
 // while a part is being read (the same error object, so a consumer that fails on it can rethrow it).
 import { ByteReader } from "./byte-reader";
-import { ApiError } from "./errors";
+import { ApiError } from "../http/errors";
 
 export interface MultipartLimits {
   /** Most parts accepted; one more is an error. Default 100. */
@@ -35,7 +35,7 @@ export interface MultipartLimits {
   maxPreambleBytes?: number;
 }
 
-export interface MultipartPart {
+interface MultipartPart {
   /** The form field name (Content-Disposition `name`). */
   readonly name: string;
   /** The file name (Content-Disposition `filename*` or `filename`), when the part is a file. */
@@ -63,7 +63,7 @@ const LF = 10;
 const DASH = 45;
 
 /** A CF-MessageParseError with the given detail. */
-export function multipartError(detail: string, cause?: unknown): ApiError {
+function multipartError(detail: string, cause?: unknown): ApiError {
   const err = new ApiError("MessageParseError", detail);
   if (cause !== undefined) (err as Error & { cause?: unknown }).cause = cause;
   return err;
