@@ -46,8 +46,8 @@ function ttlFrom(value: string | undefined): number {
 
 /**
  * A presigned GET URL for `key` (path style: endpoint/bucket/key), valid for the configured TTL.
- * `X-Amz-Content-Sha256=UNSIGNED-PAYLOAD` is in the query as AWS's own presigner puts it there; the
- * signature is the same either way for a GET, and this keeps the URL byte-for-byte comparable.
+ * `X-Amz-Content-Sha256=UNSIGNED-PAYLOAD` is in the (signed) query, as AWS's own presigner puts it:
+ * S3 and R2 accept it, and the URL can be checked against the SDK's for the same request.
  */
 export async function presignedGetUrl(config: PresignConfig, request: PresignRequest): Promise<string> {
   const url = new URL(`${config.endpoint.replace(/\/+$/, "")}/${encodeSegment(config.bucket)}/${request.key.split("/").map(encodeSegment).join("/")}`);
