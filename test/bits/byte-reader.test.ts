@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ByteReader } from "../../src/bits/byte-reader";
-import { byteStream, chunkedStream, equalBytes, pseudoRandomBytes } from "./helpers";
+import { byteStream, chunkedStream, equalBytes, pseudoRandomBytes } from "../helpers/bytes";
 
 const data = pseudoRandomBytes(300_000, 31);
 

@@ -17,7 +17,8 @@ import {
 import { newBitsKey, partialKeyOf } from "../../src/bits/keys";
 import { ApiError } from "../../src/http/errors";
 import { lengthIfLast, readMultipart } from "../../src/bits/multipart";
-import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
+import { listKeys, recordingBucket } from "../helpers/r2";
+import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, pseudoRandomBytes, readAll } from "../helpers/bytes";
 
 const MiB = 1024 * 1024;
 
