@@ -2,7 +2,6 @@
 // the contract's decisions on bits). Each handler: parse, authorize (auth/permissions.ts), act (store.ts
 // and the bits modules), present.
 import type { Context } from "hono";
-import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
@@ -13,6 +12,7 @@ import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { routeTable } from "../../http/routes";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
 import { isMultipartFormData, multipartBoundary } from "../../bits/multipart";
@@ -167,95 +167,116 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-export const packageRoutes = new Hono<AppEnv>()
-  .get("/", read, async (c) => {
-    const params = parseListParams(new URL(c.req.url), packageListSpec);
-    // `app_guid` makes this the nested list, as in the reference's PackagesController#index (links then
-    // name the app).
-    if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
-    const db = c.get("db");
-    // One round trip: the count, and the page with its metadata.
-    const [page] = await runReads(db, packageList(db, identityOf(c), params));
-    return listResponse(c, "/v3/packages", params, page);
-  })
-  .post("/", write, async (c) => {
-    // Any source_guid, even an empty one, selects the copy.
-    const sourceGuid = new URL(c.req.url).searchParams.get("source_guid");
-    return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
-  })
-  .get("/:guid", read, async (c) => {
-    const db = c.get("db");
-    const guid = c.req.param("guid");
-    // One statement: the package, only if `who` may read its space, with its metadata.
-    const [found] = await runReads(db, readablePackageWithMetadata(db, guid, identityOf(c)));
-    if (!found) throw notFound("Package");
-    return json(c, presentPackage(found.pkg, found.metadata));
-  })
-  .patch("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const input = await parseJson(c, packageUpdateSchema);
-    const { pkg, access } = await readablePackage(c, c.req.param("guid"));
-    if (pkg.type !== "docker" && (input.username !== null || input.password !== null)) {
-      throw unprocessable("Cannot update Docker credentials for a buildpack app.");
-    }
-    assertCanWrite(access);
-    const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
-    await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
-    return json(c, await presentCurrent(db, pkg.guid));
-  })
-  .delete("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const who = identityOf(c);
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    assertCanWrite(access);
-    const bucket = c.env.BITS;
-    const job = await startJob(c, { operation: "package.delete", resourceType: "package", resourceGuid: pkg.guid }, async () => {
-      const { bitsKey } = await deletePackageRecord(db, pkg.guid, [
-        ...metadataDeleteStatements(db, "package", pkg.guid),
-        packageEvent(db, who, "delete", app, { package_guid: pkg.guid }),
-      ]);
-      if (bitsKey !== null) await deleteBits(bucket, bitsKey);
-    });
-    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
-  })
-  .post("/:guid/upload", write, async (c) => {
-    const db = c.get("db");
-    const contentType = c.req.header("Content-Type");
-    // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
-    if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
-    multipartBoundary(contentType);
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    assertCanWrite(access);
-    if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
-    if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
+async function packagesIndex(c: Context<AppEnv>) {
+  const params = parseListParams(new URL(c.req.url), packageListSpec);
+  // `app_guid` makes this the nested list, as in the reference's PackagesController#index (links then
+  // name the app).
+  if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
+  const db = c.get("db");
+  // One round trip: the count, and the page with its metadata.
+  const [page] = await runReads(db, packageList(db, identityOf(c), params));
+  return listResponse(c, "/v3/packages", params, page);
+}
 
-    // One conditional update decides a race; losers never read the body.
-    const bitsKey = newPackageBitsKey(pkg.guid);
-    const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
-    if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
-    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
-    return json(c, await presentCurrent(db, pkg.guid));
-  })
-  .get("/:guid/download", read, async (c) => {
-    const db = c.get("db");
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
-    const key = downloadableKey(pkg);
-    const response = await packageDownload(c.env, key, c.req.raw, pkg);
-    // A download is bytes served or a URL handed out; a 304 or 416 serves nothing.
-    if (response.status === 200 || response.status === 206 || response.status === 302) {
-      await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
-    }
-    return response;
-  })
-  .post("/:guid/droplets", write, async (c) => {
-    await readablePackage(c, c.req.param("guid"));
-    throw unprocessable(STAGING_UNAVAILABLE);
+async function packagesCreate(c: Context<AppEnv>) {
+  // Any source_guid, even an empty one, selects the copy.
+  const sourceGuid = new URL(c.req.url).searchParams.get("source_guid");
+  return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
+}
+
+async function packagesShow(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const guid = c.req.param("guid");
+  // One statement: the package, only if `who` may read its space, with its metadata.
+  const [found] = await runReads(db, readablePackageWithMetadata(db, guid, identityOf(c)));
+  if (!found) throw notFound("Package");
+  return json(c, presentPackage(found.pkg, found.metadata));
+}
+
+async function packagesUpdate(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const input = await parseJson(c, packageUpdateSchema);
+  const { pkg, access } = await readablePackage(c, c.req.param("guid"));
+  if (pkg.type !== "docker" && (input.username !== null || input.password !== null)) {
+    throw unprocessable("Cannot update Docker credentials for a buildpack app.");
+  }
+  assertCanWrite(access);
+  const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
+  await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+  return json(c, await presentCurrent(db, pkg.guid));
+}
+
+async function packagesDestroy(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  assertCanWrite(access);
+  const bucket = c.env.BITS;
+  const job = await startJob(c, { operation: "package.delete", resourceType: "package", resourceGuid: pkg.guid }, async () => {
+    const { bitsKey } = await deletePackageRecord(db, pkg.guid, [
+      ...metadataDeleteStatements(db, "package", pkg.guid),
+      packageEvent(db, who, "delete", app, { package_guid: pkg.guid }),
+    ]);
+    if (bitsKey !== null) await deleteBits(bucket, bitsKey);
   });
+  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+}
+
+async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
+  const db = c.get("db");
+  const contentType = c.req.header("Content-Type");
+  // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
+  if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
+  multipartBoundary(contentType);
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  assertCanWrite(access);
+  if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
+  if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
+
+  // One conditional update decides a race; losers never read the body.
+  const bitsKey = newPackageBitsKey(pkg.guid);
+  const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
+  if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
+  await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+  return json(c, await presentCurrent(db, pkg.guid));
+}
+
+async function packagesDownload(c: Context<AppEnv, "/:guid/download">) {
+  const db = c.get("db");
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
+  const key = downloadableKey(pkg);
+  const response = await packageDownload(c.env, key, c.req.raw, pkg);
+  // A download is bytes served or a URL handed out; a 304 or 416 serves nothing.
+  if (response.status === 200 || response.status === 206 || response.status === 302) {
+    await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
+  }
+  return response;
+}
+
+async function packagesStage(c: Context<AppEnv, "/:guid/droplets">) {
+  await readablePackage(c, c.req.param("guid"));
+  throw unprocessable(STAGING_UNAVAILABLE);
+}
 
 /** GET /v3/apps/:guid/packages; mounted at /v3/apps/:appGuid/packages. */
-export const appPackageRoutes = new Hono<AppEnv>().get("/", read, async (c) => {
+async function appPackagesIndex(c: Context<AppEnv>) {
   // Query problems are reported before the app is looked up (the reference validates the message first).
   const params = parseListParams(new URL(c.req.url), appPackageListSpec);
   return appPackagesResponse(c, c.req.param("appGuid") ?? "", params);
-});
+}
+
+export const packageRoutes = routeTable([
+  ["GET", "/", read, packagesIndex],
+  ["POST", "/", write, packagesCreate],
+  ["GET", "/:guid", read, packagesShow],
+  ["PATCH", "/:guid", write, packagesUpdate],
+  ["DELETE", "/:guid", write, packagesDestroy],
+  ["POST", "/:guid/upload", write, packagesUpload],
+  ["GET", "/:guid/download", read, packagesDownload],
+  ["POST", "/:guid/droplets", write, packagesStage],
+]);
+
+export const appPackageRoutes = routeTable([
+  ["GET", "/", read, appPackagesIndex],
+]);
