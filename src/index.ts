@@ -1,11 +1,12 @@
 // The app: middleware order, route mounting, error handling, and the scheduled sweep.
 import { Hono } from "hono";
 import type { AppEnv, Bindings } from "./env";
-import { database } from "./db/client";
+import { d1Session } from "./db/session";
 import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
 import { ApiError, renderError } from "./http/errors";
 import { standardHeaders } from "./http/headers";
+import { rateLimits } from "./http/rate-limits";
 import { v2JobRoutes, v3JobRoutes } from "./jobs/routes";
 import { stackRoutes } from "./resources/stacks/routes";
 import { buildpackV3Routes } from "./resources/buildpacks/routes";
@@ -22,10 +23,9 @@ import { resourceMatchRoutes } from "./resources/resource_matches/routes";
 const app = new Hono<AppEnv>();
 
 app.use(standardHeaders);
-app.use(async (c, next) => {
-  c.set("db", database(c.env.DB));
-  await next();
-});
+// Before any D1 work: a limited request costs one token verification and one counter.
+app.use(rateLimits);
+app.use(d1Session);
 
 app.route("/", discoveryRoutes);
 app.route("/v3/jobs", v3JobRoutes);
