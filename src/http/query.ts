@@ -1,7 +1,7 @@
 // v3 list parameters, parsed as the reference's list messages do (packages.md §4.3): comma lists,
 // timestamps with relational operators, order_by, page and per_page. Every problem is collected and
 // reported at once as 400 CF-BadQueryParameter with the messages joined by ", ".
-import { and, asc, desc, eq, gt, gte, lt, lte, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
+import { and, asc, desc, gt, gte, lt, lte, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { ApiError } from "./errors";
 
@@ -178,7 +178,8 @@ function parseTimestamps(key: string, entries: { op?: string; value: string }[],
 /** The SQL for a timestamp filter; stored timestamps have second precision, so comparisons are exact. */
 export function timestampCondition(column: SQLWrapper, filter: TimestampFilter): SQL | undefined {
   switch (filter.op) {
-    case "eq": return or(...filter.values.map((v) => eq(column, v)));
+    // One bound JSON list, not an OR chain: 95 timestamps would pass SQLite's expression depth of 100.
+    case "eq": return inList(column, filter.values);
     case "lt": return lt(column, filter.value);
     case "lte": return lte(column, filter.value);
     case "gt": return gt(column, filter.value);
@@ -190,7 +191,7 @@ export function timestampCondition(column: SQLWrapper, filter: TimestampFilter):
  * `column IN (values)` binding ONE parameter (a JSON array unpacked by json_each), so a filter of any
  * length stays within D1's 100 bound parameters per statement.
  */
-export function inList(column: SQLiteColumn, values: readonly string[]): SQL {
+export function inList(column: SQLWrapper, values: readonly string[]): SQL {
   return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 

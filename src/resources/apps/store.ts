@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
@@ -26,14 +26,10 @@ export function appList(db: Db, params: ListParams, visible: SQL | undefined): R
   if (params.lists.names) conditions.push(inList(apps.name, params.lists.names));
   if (params.lists.space_guids) conditions.push(inList(apps.spaceGuid, params.lists.space_guids));
   if (params.lists.organization_guids) {
-    const chunks = chunked(params.lists.organization_guids).map((part) =>
-      sql`${apps.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${inArray(spaces.organizationGuid, part)})`);
-    conditions.push(or(...chunks));
+    conditions.push(sql`${apps.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${inList(spaces.organizationGuid, params.lists.organization_guids)})`);
   }
   if (params.lists.stacks) {
-    const chunks = chunked(params.lists.stacks).map((part) =>
-      sql`${apps.lifecycleType} = 'buildpack' AND json_extract(${apps.lifecycleData}, '$.stack') IN (SELECT value FROM json_each(${JSON.stringify(part)}))`);
-    conditions.push(or(...chunks));
+    conditions.push(sql`${apps.lifecycleType} = 'buildpack' AND ${inList(sql`json_extract(${apps.lifecycleData}, '$.stack')`, params.lists.stacks)}`);
   }
   if (params.values.lifecycle_type !== undefined) conditions.push(sql`${apps.lifecycleType} = ${params.values.lifecycle_type}`);
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("app", apps.guid, params.values.label_selector));
@@ -46,12 +42,6 @@ export function appList(db: Db, params: ListParams, visible: SQL | undefined): R
     (r: { row: App } & MetadataColumnValues) => r.row,
   );
 }
-
-const chunked = (values: readonly string[]): string[][] => {
-  const out: string[][] = [];
-  for (let i = 0; i < values.length; i += 90) out.push(values.slice(i, i + 90));
-  return out;
-};
 
 /**
  * The stored lifecycle of a new app, with the reference's checks: the stack must exist (default:
