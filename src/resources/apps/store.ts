@@ -69,7 +69,19 @@ export async function resolveLifecycle(db: Db, request: LifecycleRequest | undef
   return { type: "buildpack", data: JSON.stringify({ buildpacks: request?.buildpacks ?? [], stack: stack!.name }) };
 }
 
-const isBuildpackUrl = (value: string): boolean => /^(https?|git|ssh):\/\/\S+$/i.test(value) || /^git@\S+:\S+$/.test(value);
+/** What the reference takes for a git URI rather than a buildpack name (`BuildpackLifecycleDataValidator`). */
+export const isBuildpackUrl = (value: string): boolean => /^(https?|git|ssh):\/\/\S+$/i.test(value) || isGitSshUrl(value);
+
+/**
+ * /^git@\S+:\S+$/ without backtracking: as a regular expression it is quadratic (on "git@a:a:a:…a "
+ * every ":" retries the rest of the text). The same test: no whitespace, and a ":" with a character
+ * on each side after "git@".
+ */
+const isGitSshUrl = (value: string): boolean => {
+  if (!value.startsWith("git@") || /\s/.test(value)) return false;
+  const colon = value.indexOf(":", 5);
+  return colon >= 0 && colon < value.length - 1;
+};
 
 const invalidSpace = () => unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
 const nameTaken = (name: string) => new ApiError("UniquenessError", `App with the name '${name}' already exists.`);
