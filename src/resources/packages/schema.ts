@@ -170,9 +170,10 @@ export const packageListSpec: ListSpec = {
   validate: (key, value) => (key === "label_selector" ? labelSelectorError(value) : undefined),
 };
 
-/** GET /v3/apps/:guid/packages (packages.md §4.4): no app, space or organization filters. */
+/** GET /v3/apps/:guid/packages: no app, space or organization filters (the reference's own order). */
 export const appPackageListSpec: ListSpec = {
-  allowed: [...LIST_COMMON, "label_selector"],
+  allowed: packageListSpec.allowed,
+  refused: ["app_guids", "organization_guids", "space_guids"],
   lists: ["guids", "states", "types"],
   orderBy: ["created_at", "updated_at"],
   validate: packageListSpec.validate,

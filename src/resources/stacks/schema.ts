@@ -26,7 +26,7 @@ export const stackListSpec: ListSpec = {
   lists: ["guids", "names"],
   orderBy: ["created_at", "updated_at", "name"],
   validate: (key, value) => {
-    if (key === "default" && value !== "true" && value !== "false") return "Default must be a boolean";
+    if (key === "default" && value !== "true" && value !== "false") return "Default must be 'true' or 'false'";
     if (key === "label_selector") return labelSelectorError(value);
     return undefined;
   },
