@@ -112,6 +112,9 @@ export const stacks = sqliteTable("stacks", {
   buildRootfsImage: text("build_rootfs_image"),
   runRootfsImage: text("run_rootfs_image"),
   isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  /** The reference's StackStates: ACTIVE, RESTRICTED, DEPRECATED or DISABLED (migration 0004). */
+  state: text("state", { enum: ["ACTIVE", "RESTRICTED", "DEPRECATED", "DISABLED"] }).notNull().default("ACTIVE"),
+  stateReason: text("state_reason"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

@@ -1,16 +1,16 @@
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
-import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
+import { guard, isForeignKeyViolation, isGuardFailure, isUniqueViolation, type Statement } from "../../db/batch";
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
-import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
+import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App, type Stack } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
 import { deleteBits } from "../../bits/store";
-import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
+import { isBlank, labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
 /** The app, as reads for the caller's batch; `visible` (a condition on apps columns) can hide it. */
@@ -64,9 +64,24 @@ export async function resolveLifecycle(db: Db, request: LifecycleRequest | undef
       ? `Buildpack "${name}" for stack "${stack.name}" must be an existing admin buildpack or a valid git URI`
       : `Buildpack "${name}" must be an existing admin buildpack or a valid git URI`);
   }
-  if (!stack) errors.push("Stack must be an existing stack");
+  const problem = stackProblem(stack);
+  if (problem) errors.push(problem);
   if (errors.length > 0) throw new ApiError("UnprocessableEntity", errors);
   return { type: "buildpack", data: JSON.stringify({ buildpacks: request?.buildpacks ?? [], stack: stack!.name }) };
+}
+
+/** The stacks new apps may use: DISABLED and RESTRICTED take none (StackStateValidator.validate_for_new_app!). */
+const USABLE_STACK_STATES = ["ACTIVE", "DEPRECATED"] as const;
+
+/**
+ * Why a new app cannot use the stack, if it cannot: there is none, or its state refuses new apps (the
+ * reference refuses them when staging; this service has no staging, so it refuses them on create).
+ */
+function stackProblem(stack: Stack | undefined): string | undefined {
+  if (!stack) return "Stack must be an existing stack";
+  if ((USABLE_STACK_STATES as readonly string[]).includes(stack.state)) return undefined;
+  const reason = stack.stateReason !== null && !isBlank(stack.stateReason) ? ` ${stack.stateReason}` : "";
+  return `The stack '${stack.name}' is '${stack.state}' and cannot be used for new apps.${reason}`;
 }
 
 /** What the reference takes for a git URI rather than a buildpack name (`BuildpackLifecycleDataValidator`). */
@@ -105,10 +120,18 @@ export async function createApp(
       spaceGuid, organizationGuid, data: { request },
     }),
   ];
+  // The stack was read before this batch: it must still be there, and usable, when the app is written.
+  const stackName = lifecycle.type === "buildpack" ? (JSON.parse(lifecycle.data) as { stack: string }).stack : undefined;
+  if (stackName !== undefined) {
+    rest.unshift(guard(db, sql`EXISTS (SELECT 1 FROM ${stacks} WHERE ${stacks.name} = ${stackName} AND ${inList(stacks.state, USABLE_STACK_STATES)})`, "stack-usable"));
+  }
   try {
     const [[app]] = await db.batch([insert, ...rest]);
     return app!;
   } catch (err) {
+    if (stackName !== undefined && isGuardFailure(err, "stack-usable")) {
+      throw unprocessable(stackProblem(await db.query.stacks.findFirst({ where: eq(stacks.name, stackName) })) ?? "Stack must be an existing stack");
+    }
     if (isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
     if (isForeignKeyViolation(err)) throw invalidSpace();
     throw err;

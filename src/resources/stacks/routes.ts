@@ -62,7 +62,7 @@ export const stackRoutes = new Hono<AppEnv>()
     authorizeWrite(c);
     const input = await parseJson(c, stackUpdateSchema);
     const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
-    const stack = await touchStack(db, current.guid, patch.statements).catch(patch.rethrow);
+    const stack = await touchStack(db, current.guid, input, patch.statements).catch(patch.rethrow);
     if (!stack) throw notFound("Stack");
     return json(c, await present(c, stack));
   })
@@ -70,6 +70,6 @@ export const stackRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const stack = await findOr404(c);
     authorizeWrite(c);
-    await deleteStack(db, stack.guid, metadataDeleteStatements(db, "stack", stack.guid));
+    await deleteStack(db, stack, metadataDeleteStatements(db, "stack", stack.guid));
     return noContent();
   });
