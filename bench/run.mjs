@@ -1,5 +1,6 @@
-// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200] [--sizes=10,100,500] [--seconds=4]
-//   [--connections=4] [--rounds=2] [--packages=100000] [--port=8797] [--keep] [--out=bench/results/latest.json]
+// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200,dbsize,cpu] [--sizes=10,100,500] [--seconds=4]
+//   [--connections=4] [--rounds=2] [--packages=100000] [--rows=20000] [--cpu-requests=100] [--cpu-mib=64]
+//   [--port=8797] [--keep] [--out=bench/results/latest.json]
 //
 // Builds the Worker as it deploys (wrangler deploy --dry-run), runs that bundle under `wrangler dev`
 // (local mode) on fresh state directories, seeds D1 directly, measures, prints one table and writes
@@ -14,19 +15,21 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { createApp, createBitsPackage, expect200 } from "./lib/api.mjs";
-import { bareDelete, bareGet, barePut, downloadPackage, uploadPackage } from "./lib/bits.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { call, createApp, createBitsPackage, expect200, uploadBuildpackBits } from "./lib/api.mjs";
+import { bareDelete, bareGet, barePut, downloadPackage, getDownload, postUpload, uploadPackage } from "./lib/bits.mjs";
+import { cloneSql, columnsOf, KINDS as DB_KINDS, objectSizes, templateCounts } from "./lib/dbsize.mjs";
 import { measure } from "./lib/load.mjs";
 import { bundleAppForNode, explainRequest, fullIndexScans, fullScans, loadApp, planLines, snapshotDatabase, tempSorts } from "./lib/plan.mjs";
-import { memory } from "./lib/proc.mjs";
+import { cpuMs, memory, sampleMemory } from "./lib/proc.mjs";
 import { buildpackGuid, prepareDatabase, SMALL, TARGET_APP, TARGET_PACKAGE } from "./lib/seed.mjs";
 import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
 import { startWorker, wrangler } from "./lib/worker.mjs";
 import { MiB, streamedZip } from "./lib/zip.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200"];
-const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits"];
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "dbsize", "cpu"];
+const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits", "dbsize", "cpu"];
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,6 +39,9 @@ const { values: opts } = parseArgs({
     connections: { type: "string", default: "4" },
     rounds: { type: "string", default: "2" },
     packages: { type: "string", default: "100000" },
+    rows: { type: "string", default: "20000" },
+    "cpu-requests": { type: "string", default: "100" },
+    "cpu-mib": { type: "string", default: "64" },
     port: { type: "string", default: "8797" },
     out: { type: "string", default: join(ROOT, "bench", "results", "latest.json") },
     keep: { type: "boolean", default: false },
@@ -51,6 +57,9 @@ const CONNECTIONS = Number(opts.connections);
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const LARGE = Number(opts.packages);
 const PORT = Number(opts.port);
+const ROWS = Number(opts.rows);
+const CPU_REQUESTS = Number(opts["cpu-requests"]);
+const CPU_MIB = Number(opts["cpu-mib"]);
 
 if (Number(process.versions.node.split(".")[0]) < 22) fail(`Node ${process.version}: run it with \`npm run bench\` (Node 22 from node_modules)`);
 
@@ -65,7 +74,10 @@ const T0 = Date.now();
 // Setup
 
 const state = mkdtempSync(join(tmpdir(), "cf-bits-bench-"));
-const dirs = { small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql") };
+const dirs = {
+  small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql"),
+  dbsize: join(state, "d1-dbsize"),
+};
 const secret = newSecret();
 const envFile = join(state, "bench.env");
 const UAA_URL = "http://127.0.0.1:9/uaa";
@@ -80,7 +92,7 @@ const results = {
     cpuModel: cpus()[0]?.model,
     wrangler: JSON.parse(readFileSync(join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version,
     scenarios: only,
-    options: { sizesMiB: SIZES, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, packages: LARGE },
+    options: { sizesMiB: SIZES, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, packages: LARGE, rows: ROWS, cpuRequests: CPU_REQUESTS, cpuMiB: CPU_MIB },
   },
 };
 /** Table rows: [section, what, measured, baseline, ratio, target, verdict]. */
@@ -467,6 +479,194 @@ async function bits200(app, bare, token) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------
+// D1 size and CPU
+
+const TEN_GB = 10e9;
+
+/**
+ * 5. D1 bytes per row. A fresh database gets one of each record through the API (an org, space and
+ * app; a bits package uploaded and downloaded; a buildpack with bits: the rows and audit events the
+ * Worker writes), then `--rows` copies of each of them in the local D1; the pages each table and
+ * index gained, divided by the copies, are a row's cost (dbstat on a copy of the SQLite file).
+ */
+async function dbsize(token) {
+  log(`D1 size: a fresh database, one of each record through the API, then ${fmt(ROWS)} copies of each`);
+  await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", dirs.dbsize], { cwd: ROOT });
+  const w = await start("app-dbsize", workerArgs(dirs.dbsize), PORT + 3);
+  try {
+    const appGuid = await createApp(w, token, "bench-dbsize");
+    const pkg = await createBitsPackage(w, token, appGuid);
+    const zip = streamedZip(64 * 1024);
+    await postUpload(w, token, pkg, zip);
+    await getDownload(w, token, pkg);
+    const bp = await call(w, token, "POST", "/v2/buildpacks", { name: "bench_dbsize_buildpack", stack: "cflinuxfs4" });
+    await uploadBuildpackBits(w, token, bp.metadata.guid, zip, "bench_dbsize_buildpack-cflinuxfs4-v1.10.16.zip");
+  } finally {
+    await w.stop();
+  }
+  mkdirSync(join(state, "dbsize"), { recursive: true });
+  const before = snapshotDatabase(dirs.dbsize, join(state, "dbsize", "before.sqlite"));
+  const tables = DB_KINDS.map((k) => k.table);
+  const templates = templateCounts(before, tables);
+  const sql = DB_KINDS.map((k) => cloneSql({ ...k, columns: columnsOf(before, k.table), templates: templates[k.table].n, maxId: templates[k.table].maxId, rows: ROWS }));
+  const file = join(state, "dbsize", "clone.sql");
+  writeFileSync(file, sql.join("\n"));
+  await wrangler(["d1", "execute", "DB", "--local", "--persist-to", dirs.dbsize, "--file", file, "--yes"], { cwd: ROOT });
+  const after = snapshotDatabase(dirs.dbsize, join(state, "dbsize", "after.sqlite"));
+  const grown = templateCounts(after, tables);
+  const a = objectSizes(before);
+  const b = objectSizes(after);
+  results.dbsize = { rowsPerKind: ROWS, pageSize: b.pageSize, tenGB: TEN_GB, kinds: [] };
+  for (const k of DB_KINDS) {
+    if (grown[k.table].n - templates[k.table].n !== ROWS) throw new Error(`${k.table}: ${grown[k.table].n - templates[k.table].n} rows added, expected ${ROWS}`);
+    const per = (f) => (b.byTable[k.table][f] - a.byTable[k.table][f]) / ROWS;
+    const indexes = Object.fromEntries(Object.keys(b.byTable[k.table].objects).filter((n) => n !== k.table)
+      .map((n) => [n, round((b.byTable[k.table].objects[n] - (a.byTable[k.table].objects[n] ?? 0)) / ROWS, 1)]));
+    const rec = { kind: k.kind, table: k.table, templates: templates[k.table].n, tableBytes: per("table"), indexBytes: per("indexes"), payloadBytes: per("payload"), indexes };
+    rec.totalBytes = rec.tableBytes + rec.indexBytes;
+    rec.per10GB = TEN_GB / rec.totalBytes;
+    results.dbsize.kinds.push(rec);
+    log(`D1 size: ${k.kind} ${fmt(rec.totalBytes)} B/row (row ${fmt(rec.tableBytes)}, ${Object.keys(indexes).length} indexes ${fmt(rec.indexBytes)}; payload ${fmt(rec.payloadBytes)})`);
+    rows.push(["dbsize", `${k.kind}: D1 bytes per row (row + ${Object.keys(indexes).length} indexes)`, `${fmt(rec.totalBytes)} B`,
+      `row ${fmt(rec.tableBytes)} B + indexes ${fmt(rec.indexBytes)} B`, "", "10 GB holds", `${fmt(rec.per10GB / 1e6, 1)} million`]);
+  }
+}
+
+/** Bytes-per-row table, as the README shows it. */
+function dbsizeTable() {
+  const header = ["record", "row B", "indexes B", "total B/row", "rows per 10 GB"];
+  const body = results.dbsize.kinds.map((k) => [`${k.kind} (\`${k.table}\`)`, fmt(k.tableBytes), fmt(k.indexBytes), fmt(k.totalBytes), `${fmt(k.per10GB / 1e6, 1)} million`]);
+  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** CPU the workerd process spends per ms of wall time while idle (timers, the simulators' upkeep). */
+async function idleCpuRate(worker, ms = 3000) {
+  await sleep(300);
+  const c0 = cpuMs(worker.runtimePid);
+  const t0 = Date.now();
+  await sleep(ms);
+  return (cpuMs(worker.runtimePid) - c0) / (Date.now() - t0);
+}
+
+/**
+ * Runs `fn` (n requests, one at a time) and returns the Worker process's CPU time over it minus the
+ * idle rate for as long, per request, and its peak RSS over the RSS just before.
+ */
+async function cpuWindow(worker, idleRate, n, fn) {
+  await sleep(200);
+  const pid = worker.runtimePid;
+  const rss = memory(pid).rss;
+  const sampler = sampleMemory([pid]);
+  const c0 = cpuMs(pid);
+  const t0 = Date.now();
+  let peak;
+  try {
+    await fn();
+  } finally {
+    peak = sampler.stop()[pid];
+  }
+  const wall = Date.now() - t0;
+  const cpu = Math.max(0, cpuMs(pid) - c0 - idleRate * wall);
+  return { requests: n, cpuMs: cpu, perRequestMs: cpu / n, wallMs: wall, overIdle: peak - rss };
+}
+
+async function times(n, fn) {
+  for (let i = 0; i < n; i++) await fn(i);
+}
+
+async function getOk(worker, path, token) {
+  const res = await fetch(`${worker.url}${path}`, { headers: token ? { authorization: `bearer ${token}` } : {} });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+}
+
+/** The CPU limit the deployed environments set (`[env.production.limits] cpu_ms` in wrangler.toml). */
+function configuredCpuMs() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const m = /^\[env\.production\.limits\][^[]*?^cpu_ms\s*=\s*(\d+)/m.exec(toml);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * 6. CPU per request: the app's workerd process CPU time (/proc/<pid>/stat utime + stime, minus its
+ * idle rate) around `--cpu-requests` requests of each kind sent one at a time, and per MiB of bits
+ * uploaded and downloaded: the slope between 1 MiB and `--cpu-mib` MiB transfers, against the bare
+ * worker's put and get of the same bytes (the floor: what the local R2 simulator in the same process
+ * costs). From the per-MiB figure: the CPU the largest package and buildpack uploads need.
+ */
+async function cpu(app, bare, token) {
+  const n = CPU_REQUESTS;
+  const idle = { app: await idleCpuRate(app), bare: await idleCpuRate(bare) };
+  log(`CPU: idle ${fmt(idle.app * 1000, 1)} ms/s (app), ${fmt(idle.bare * 1000, 1)} ms/s (bare); ${n} requests per kind`);
+  const appGuid = await createApp(app, token, "bench-cpu");
+  const small = streamedZip(64 * 1024);
+  const created = [];
+  const kinds = {};
+  kinds["GET /"] = await cpuWindow(app, idle.app, n, () => times(n, () => getOk(app, "/")));
+  kinds["GET /v3/packages/:guid"] = await cpuWindow(app, idle.app, n, () => times(n, () => getOk(app, `/v3/packages/${TARGET_PACKAGE}`, token)));
+  kinds["GET /v3/packages?per_page=50"] = await cpuWindow(app, idle.app, n, () => times(n, () => getOk(app, "/v3/packages?per_page=50", token)));
+  kinds["POST /v3/packages"] = await cpuWindow(app, idle.app, n, () => times(n, async () => created.push(await createBitsPackage(app, token, appGuid))));
+  kinds["POST /v3/packages/:guid/upload (64 KiB zip)"] = await cpuWindow(app, idle.app, n, () => times(n, (i) => postUpload(app, token, created[i], small)));
+  // Uploads expire all but an app's newest packages (as the reference's BitsExpiration): download the last one.
+  kinds["GET /v3/packages/:guid/download (64 KiB)"] = await cpuWindow(app, idle.app, n, () => times(n, () => getDownload(app, token, created.at(-1))));
+  // Resource-pool assembly and pooled uploads (src/pool/, not on this branch yet) go here: a window
+  // around n assemble requests, and an upload whose bits come from the pool.
+  const base = kinds["GET /"].perRequestMs;
+  for (const [name, k] of Object.entries(kinds)) {
+    log(`CPU: ${name} ${fmt(k.perRequestMs, 2)} ms/request, peak +${fmt(mib(k.overIdle), 1)} MiB`);
+    rows.push(["cpu", `${name}  CPU per request`, `${fmt(k.perRequestMs, 2)} ms`, name === "GET /" ? "" : `${fmt(base, 2)} ms (GET /)`,
+      name === "GET /" ? "" : (k.perRequestMs / base).toFixed(2), "", ""]);
+    rows.push(["cpu", "  workerd peak RSS over idle (requests one at a time)", `+${fmt(mib(k.overIdle), 1)} MiB`, "", "", "", ""]);
+  }
+
+  // Per MiB: the slope between 1 MiB and CPU_MIB MiB, 3 transfers of each.
+  const sizes = [1, CPU_MIB];
+  const per = { upload: {}, download: {}, put: {}, get: {} };
+  for (const sizeMiB of sizes) {
+    const zip = streamedZip(sizeMiB * MiB);
+    for (const k of Object.keys(per)) per[k][sizeMiB] = [];
+    for (let r = 0; r < 3; r++) {
+      const pkg = await createBitsPackage(app, token, appGuid);
+      per.upload[sizeMiB].push((await cpuWindow(app, idle.app, 1, () => postUpload(app, token, pkg, zip))).cpuMs);
+      per.download[sizeMiB].push((await cpuWindow(app, idle.app, 1, () => getDownload(app, token, pkg))).cpuMs);
+      const key = `bench/cpu-${sizeMiB}-${r}`;
+      per.put[sizeMiB].push((await cpuWindow(bare, idle.bare, 1, () => barePut(bare, key, zip))).cpuMs);
+      per.get[sizeMiB].push((await cpuWindow(bare, idle.bare, 1, () => bareGet(bare, key))).cpuMs);
+      await bareDelete(bare, key);
+    }
+  }
+  const zipMiB = (s) => mib(streamedZip(s * MiB).size);
+  const slope = (k) => (median(per[k][CPU_MIB]) - median(per[k][1])) / (zipMiB(CPU_MIB) - zipMiB(1));
+  const fixed = (k) => median(per[k][1]) - slope(k) * zipMiB(1);
+  const perMiB = { upload: slope("upload"), download: slope("download"), put: slope("put"), get: slope("get") };
+  for (const [k, bareK] of [["upload", "put"], ["download", "get"]]) {
+    log(`CPU: ${k} ${fmt(perMiB[k], 2)} ms/MiB (bare ${bareK} ${fmt(perMiB[bareK], 2)}); fixed ${fmt(fixed(k), 1)} ms`);
+    rows.push(["cpu", `${k}  CPU per MiB (1 vs ${CPU_MIB} MiB)`, `${fmt(perMiB[k], 2)} ms/MiB`, `${fmt(perMiB[bareK], 2)} ms/MiB (bare ${bareK})`,
+      perMiB[bareK] > 0 ? (perMiB[k] / perMiB[bareK]).toFixed(2) : "(floor under the 10 ms tick)", "(diagnosis)", ""]);
+  }
+  for (const k of ["assembled", "pooled"]) rows.push(["cpu", `${k}  CPU per MiB`, "not measured: no src/pool/ yet", "", "", "", ""]);
+
+  // What the largest uploads need: a package's raw limit (src/resources/packages/upload.ts
+  // rawBitsLimit: MAX_PACKAGE_SIZE and half again, plus 16 MiB) and a buildpack's (MAX_BUILDPACK_BYTES,
+  // 4 GiB; the same streamed put), at the measured per-MiB cost plus the fixed cost of an upload.
+  const largest = [
+    { what: "largest package upload (1 GiB + 50% + 16 MiB raw)", mib: 1024 + 512 + 16 },
+    { what: "largest buildpack upload (4 GiB)", mib: 4096 },
+  ];
+  const limit = configuredCpuMs();
+  results.cpu = { idleMsPerSecond: { app: idle.app * 1000, bare: idle.bare * 1000 }, requests: kinds, perMiB, fixedMs: { upload: fixed("upload"), download: fixed("download") }, samples: per, configuredCpuMs: limit, largest: [] };
+  for (const l of largest) {
+    const need = fixed("upload") + perMiB.upload * l.mib;
+    const own = Math.max(0, perMiB.upload - perMiB.put) * l.mib;
+    results.cpu.largest.push({ ...l, needMs: need, workerOwnMs: own });
+    const verdict = limit ? target(`${l.what}: CPU x2 / cpu_ms`, (2 * need) / limit, 1, "max") : "MISS";
+    if (!limit) targets.push({ name: `${l.what}: cpu_ms set`, value: null, target: "[env.production.limits] cpu_ms", met: false });
+    rows.push(["cpu", `${l.what}  CPU`, `${fmt(need / 1000, 1)} s`, `${fmt(own / 1000, 1)} s without the local R2's share`,
+      limit ? (need / limit).toFixed(2) : "", limit ? `x2 <= cpu_ms ${fmt(limit)}` : "cpu_ms unset", verdict]);
+  }
+}
+
 function rm(file) {
   try {
     rmSync(file);
@@ -493,7 +693,7 @@ let exitCode = 0;
 try {
   await bundle(); // always: the dev server runs this bundle
   const needLarge = wants("scaling");
-  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200");
+  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200") || wants("cpu");
   if (needApp) {
     log(`seeding: 1,000 packages${needLarge ? ` and ${fmt(LARGE)} packages` : ""} straight into local D1`);
     const seeded = await Promise.all([
@@ -504,7 +704,7 @@ try {
     log(`seeded in ${seeded.filter(Boolean).map((s) => `${s.toFixed(1)} s`).join(" / ")}`);
 
     const app = await start("app", workerArgs(dirs.small), PORT);
-    const bare = wants("bits") || wants("request") || wants("bits200") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
+    const bare = wants("bits") || wants("request") || wants("bits200") || wants("cpu") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
     startupRows(app, bare);
     const token = await signToken(secret, { ttlSeconds: 3 * 3600 });
     results.idleMemory = { appRuntime: memory(app.runtimePid).rss, appProxy: app.proxyPid ? memory(app.proxyPid).rss : null };
@@ -518,7 +718,9 @@ try {
     }
     if (wants("bits")) await bits(app, bare, token);
     if (wants("bits200")) await bits200(app, bare, token);
+    if (wants("cpu")) await cpu(app, bare, token);
   }
+  if (wants("dbsize")) await dbsize(await signToken(secret, { ttlSeconds: 3600 }));
 } catch (err) {
   console.error(err instanceof Error ? err.stack : err);
   results.error = err instanceof Error ? err.message : String(err);
@@ -545,6 +747,7 @@ if (results.plans) {
   console.log("");
 }
 console.log(table());
+if (results.dbsize) console.log(`\nD1 bytes per row (${fmt(ROWS)} rows of each, dbstat; 10 GB = 10^10 bytes):\n\n${dbsizeTable()}`);
 const missed = targets.filter((t) => !t.met);
 console.log(`\n${targets.length - missed.length} of ${targets.length} targets met${missed.length ? `; missed: ${missed.map((t) => `${t.name} = ${t.value} (${t.target})`).join("; ")}` : ""}.`);
 console.log(`${fmt(results.totalSeconds)} s in all; figures in ${opts.out}`);

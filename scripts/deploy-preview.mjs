@@ -1,7 +1,7 @@
 // npm run deploy:preview [-- --branch NAME]: applies the preview database's migrations, then uploads
 // the current code as a version of the preview Worker with an alias named after the branch, and
-// prints its URL (also to $GITHUB_STEP_SUMMARY when set). The first run also deploys the preview
-// Worker itself, which versions need to exist.
+// prints its URL (also to $GITHUB_STEP_SUMMARY, and as PREVIEW_URL to $GITHUB_ENV, when set). The
+// first run also deploys the preview Worker itself, which versions need to exist.
 import { execSync, spawnSync } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -34,6 +34,8 @@ if (upload.status !== 0) {
 const url = /https:\/\/\S+\.workers\.dev/g.exec(upload.stdout ?? "")?.[0] ?? "(see the wrangler output above)";
 const aliasUrl = (upload.stdout ?? "").match(new RegExp(`https://${alias}-\\S+\\.workers\\.dev`))?.[0] ?? url;
 console.log(`preview of ${branch}: ${aliasUrl}`);
+// The workflow's next step smoke-tests it: `npm run smoke -- "$PREVIEW_URL"`.
+if (process.env.GITHUB_ENV && aliasUrl.startsWith("https://")) appendFileSync(process.env.GITHUB_ENV, `PREVIEW_URL=${aliasUrl}\n`);
 if (process.env.GITHUB_STEP_SUMMARY) {
   appendFileSync(process.env.GITHUB_STEP_SUMMARY, `### Preview of \`${branch}\`\n\n${aliasUrl}\n\n\`cf api ${aliasUrl}\`\n`);
 }

@@ -12,7 +12,7 @@ export type Bindings = Env & {
   TOKEN_SIGNING_SECRET?: string;
 };
 
-export type Variables = {
+type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;

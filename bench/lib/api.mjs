@@ -33,3 +33,15 @@ export async function expect200(worker, token, path, check) {
   if (check) check(body);
   return body;
 }
+
+/** PUT /v2/buildpacks/:guid/bits of a small zip (held whole: only for the few KiB the D1 size part uploads). */
+export async function uploadBuildpackBits(worker, token, guid, zip, filename) {
+  const bytes = [];
+  for await (const chunk of zip.chunks()) bytes.push(Buffer.from(chunk));
+  const form = new FormData();
+  form.append("buildpack", new Blob([Buffer.concat(bytes)], { type: "application/zip" }), filename);
+  const res = await fetch(`${worker.url}/v2/buildpacks/${guid}/bits`, { method: "PUT", headers: { authorization: `bearer ${token}` }, body: form });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`PUT /v2/buildpacks/${guid}/bits answered ${res.status}: ${text.slice(0, 400)}`);
+  return JSON.parse(text);
+}

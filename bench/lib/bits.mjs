@@ -44,29 +44,35 @@ const streamBody = (chunks) => ReadableStream.from(chunks());
 
 /** POST /v3/packages/:guid/upload of a generated zip (or the given zip source); the answer must be READY. */
 export async function uploadPackage(worker, token, packageGuid, zip) {
+  return withMemory(worker, () => postUpload(worker, token, packageGuid, zip));
+}
+
+/** The upload request alone (no memory sampling): the zip streamed in the cf CLI's form. */
+export async function postUpload(worker, token, packageGuid, zip) {
   const form = multipartUpload(zip.size, zip.chunks);
-  return withMemory(worker, async () => {
-    const res = await fetch(`${worker.url}/v3/packages/${packageGuid}/upload`, {
-      method: "POST",
-      body: streamBody(form.chunks),
-      duplex: "half",
-      headers: { authorization: `bearer ${token}`, "content-type": form.contentType, "content-length": String(form.size) },
-    });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`upload answered ${res.status}: ${body.slice(0, 500)}`);
-    const pkg = JSON.parse(body);
-    if (pkg.state !== "READY") throw new Error(`upload left the package ${pkg.state}: ${JSON.stringify(pkg.data)}`);
-    return { bytes: zip.size, pkg };
+  const res = await fetch(`${worker.url}/v3/packages/${packageGuid}/upload`, {
+    method: "POST",
+    body: streamBody(form.chunks),
+    duplex: "half",
+    headers: { authorization: `bearer ${token}`, "content-type": form.contentType, "content-length": String(form.size) },
   });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`upload answered ${res.status}: ${body.slice(0, 500)}`);
+  const pkg = JSON.parse(body);
+  if (pkg.state !== "READY") throw new Error(`upload left the package ${pkg.state}: ${JSON.stringify(pkg.data)}`);
+  return { bytes: zip.size, pkg };
 }
 
 /** GET /v3/packages/:guid/download, read to the end. */
 export async function downloadPackage(worker, token, packageGuid, { hash = false } = {}) {
-  return withMemory(worker, async () => {
-    const res = await fetch(`${worker.url}/v3/packages/${packageGuid}/download`, { headers: { authorization: `bearer ${token}` } });
-    if (res.status !== 200) throw new Error(`download answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-    return { ...(await drain(res, { hash })), contentLength: Number(res.headers.get("content-length")) };
-  });
+  return withMemory(worker, () => getDownload(worker, token, packageGuid, { hash }));
+}
+
+/** The download request alone (no memory sampling), read to the end. */
+export async function getDownload(worker, token, packageGuid, { hash = false } = {}) {
+  const res = await fetch(`${worker.url}/v3/packages/${packageGuid}/download`, { headers: { authorization: `bearer ${token}` } });
+  if (res.status !== 200) throw new Error(`download answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+  return { ...(await drain(res, { hash })), contentLength: Number(res.headers.get("content-length")) };
 }
 
 /**

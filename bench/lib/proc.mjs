@@ -7,7 +7,8 @@ function stat(pid) {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
   // comm may hold spaces and parentheses: the fields after it start at the last ")".
   const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+  // utime and stime are fields 14 and 15 of proc(5): rest[11] and rest[12].
+  return { ppid: Number(rest[1]), startTicks: Number(rest[19]), cpuTicks: Number(rest[11]) + Number(rest[12]) };
 }
 
 function cmdline(pid) {
@@ -68,6 +69,14 @@ export function resetPeak(pid) {
   } catch {
     return false;
   }
+}
+
+/**
+ * CPU time (user + system, all threads) the process has used so far, in ms. The kernel counts it in
+ * USER_HZ ticks: 10 ms resolution, so measure windows of many requests, not one.
+ */
+export function cpuMs(pid) {
+  return (stat(pid).cpuTicks * 1000) / CLOCK_TICKS;
 }
 
 /** When the process started, in epoch milliseconds (10 ms resolution). */

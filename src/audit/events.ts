@@ -1,10 +1,10 @@
-// Audit events (packages.md §10): who did what to which resource, written in the same D1 batch as
-// the change itself, so an event exists exactly when the change does.
+// Audit events (the reference's app/repositories/*_event_repository.rb): who did what to which resource,
+// written in the same D1 batch as the change itself, so an event exists exactly when the change does.
 import type { Identity } from "../auth/token";
 import { timestamp, type Db } from "../db/client";
 import { auditEvents } from "../db/schema";
 
-export interface AuditEventInput {
+interface AuditEventInput {
   /** e.g. "audit.app.package.create", "audit.buildpack.update" */
   type: string;
   actor: Identity;

@@ -5,12 +5,9 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../http/errors";
 import { isV2 } from "../http/respond";
 import { verifyAuthorization, type Identity } from "./token";
-import { scopes } from "./permissions";
+import { READ_SCOPES, WRITE_SCOPES } from "./permissions";
 
-export type Access = "read" | "write";
-
-const READ_SCOPES = [scopes.admin, scopes.adminReadOnly, scopes.globalAuditor, scopes.read];
-const WRITE_SCOPES = [scopes.admin, scopes.write];
+type Access = "read" | "write";
 
 /**
  * Authenticates the request and requires the scopes for `access`. A token that lacks them gets

@@ -1,5 +1,6 @@
-// Every rule of who may read or write what (packages.md §8). Handlers ask; no handler writes its own
-// rule. Global roles come from token scopes; organization and space roles from the `roles` table.
+// Every rule of who may read or write what (the reference's lib/cloud_controller/permissions.rb).
+// Handlers ask; no handler writes its own rule. Global roles come from token scopes; organization and
+// space roles from the `roles` table.
 import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AnyDb } from "../db/batch";
@@ -17,22 +18,26 @@ export const scopes = {
   write: "cloud_controller.write",
 } as const;
 
+/** A token needs one of these to call a read route, one of the others for a write route. */
+export const READ_SCOPES: readonly string[] = [scopes.admin, scopes.adminReadOnly, scopes.globalAuditor, scopes.read];
+export const WRITE_SCOPES: readonly string[] = [scopes.admin, scopes.write];
+
 export const isAdmin = (who: Identity): boolean => who.scopes.has(scopes.admin);
 
 /** admin, admin_read_only or global_auditor: sees everything. */
-export const canReadGlobally = (who: Identity): boolean =>
+const canReadGlobally = (who: Identity): boolean =>
   isAdmin(who) || who.scopes.has(scopes.adminReadOnly) || who.scopes.has(scopes.globalAuditor);
 
 /** Only admins write platform-wide resources (buildpacks, stacks, organizations). */
 export const canWriteGlobally = isAdmin;
 
 /** admin and admin_read_only may read secrets anywhere (global_auditor may not). */
-export const canReadSecretsGlobally = (who: Identity): boolean =>
+const canReadSecretsGlobally = (who: Identity): boolean =>
   isAdmin(who) || who.scopes.has(scopes.adminReadOnly);
 
 /** Space roles that may read a space; an organization manager reads every space of the org. */
-export const SPACE_READ_ROLES: readonly RoleType[] = ["space_developer", "space_manager", "space_auditor", "space_supporter"];
-export const ORG_ROLES: readonly RoleType[] = [
+const SPACE_READ_ROLES: readonly RoleType[] = ["space_developer", "space_manager", "space_auditor", "space_supporter"];
+const ORG_ROLES: readonly RoleType[] = [
   "organization_user", "organization_auditor", "organization_manager", "organization_billing_manager",
 ];
 
@@ -168,7 +173,7 @@ export function assertCanDeleteSpace(access: SpaceAccess): void {
 // Organizations
 
 /** What `who` may do in one organization. */
-export interface OrgAccess {
+interface OrgAccess {
   exists: boolean;
   /** Sees the organization: any role in it (else 404, or 422 on create). */
   canRead: boolean;

@@ -1,7 +1,7 @@
-// UAA token verification, as the reference does it (packages.md §7.1) without its upload loophole:
-// RSA keys from {UAA_URL}/token_keys (cached per isolate, fetched again when a token names a key we
-// do not have), the issuer check, audience, expiry, jti, identity. HS256/384/512 tokens pass only
-// when TOKEN_SIGNING_SECRET is set (local development).
+// UAA token verification, as the reference does it (lib/cloud_controller/uaa/uaa_token_decoder.rb)
+// without its upload loophole: RSA keys from {UAA_URL}/token_keys (cached per isolate, fetched again when
+// a token names a key we do not have), the issuer check, audience, expiry, jti, identity. HS256/384/512
+// tokens pass only when TOKEN_SIGNING_SECRET is set (local development).
 import { decodeProtectedHeader, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { ApiError } from "../http/errors";
 
@@ -15,7 +15,7 @@ export interface Identity {
   userName: string | null;
 }
 
-export interface TokenConfig {
+interface TokenConfig {
   uaaUrl: string;
   /** Expected issuer; when absent it is read from the UAA's OpenID configuration. */
   issuer?: string | undefined;

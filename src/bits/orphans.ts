@@ -3,7 +3,7 @@
 // or organization delete; a package delete). The scheduled sweep (src/housekeeping.ts) removes them.
 import { deleteBits } from "./store";
 
-export interface OrphanSweep {
+interface OrphanSweep {
   /** The key prefix to sweep, e.g. "packages/". */
   prefix: string;
   /** Of the given keys, those a record refers to. */

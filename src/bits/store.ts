@@ -5,13 +5,14 @@
 //   failure.
 // - openBitsReader: ranged reads of a stored object (the zip checks read only its tail).
 // - bitsResponse: a download Response honouring Range, If-Range and If-None-Match.
-// - deleteBits, copyBits, newBitsKey.
+// - deleteBits, deleteBitsKeys, copyBits. The key layout is bits/keys.ts.
 //
 // Errors: BitsTooLargeError and BitsLengthMismatchError (input the caller must reject),
 // BitsNotFoundError and BitsChangedError (ranged reads). An error of the source stream (for example
 // the ApiError of a broken multipart body) is rethrown as it is. R2's own failures propagate
 // unchanged; callers turn those into a 500 / CF-BlobstoreUnavailable.
-import { ByteReader } from "../http/byte-reader";
+import { ByteReader } from "./byte-reader";
+import { partialKeyOf } from "./keys";
 import { checkRange, type RangeReader } from "./range";
 
 /** Size of each R2 multipart part (all parts but the last have exactly this size). */
@@ -33,7 +34,7 @@ export interface StoredBits {
   etag: string;
 }
 
-export interface PutBitsOptions {
+interface PutBitsOptions {
   /** More bytes than this is a BitsTooLargeError; nothing is stored. Default: no limit. */
   maxBytes?: number;
   /**
@@ -84,11 +85,6 @@ export class BitsChangedError extends Error {
   constructor(readonly key: string) {
     super(`the bits under ${key} changed while being read`);
   }
-}
-
-/** A fresh key `<segments joined by '/'>/<uuid>`, e.g. newBitsKey("packages", guid). */
-export function newBitsKey(...segments: string[]): string {
-  return [...segments, crypto.randomUUID()].join("/");
 }
 
 /**
@@ -218,9 +214,6 @@ async function putKnownLength(
  * final CRLF: 2 bytes. More means the Content-Length was wrong.
  */
 export const MAX_OVERRUN = 1024;
-
-/** Where putExpectedLength keeps the true bytes while it rewrites `key` (the package sweep deletes it with `key`; the buildpack sweep finds it under buildpacks/). */
-export const partialKeyOf = (key: string) => `${key}.partial`;
 
 /** The size of each write into an expected-length put. */
 const BATCH_BYTES = 1024 * 1024;
@@ -405,7 +398,7 @@ export function hex(buf: ArrayBuffer): string {
 // ---------------------------------------------------------------------------------------------
 // Ranged reads
 
-export interface BitsReader extends RangeReader {
+interface BitsReader extends RangeReader {
   readonly key: string;
   readonly etag: string;
 }
@@ -440,7 +433,7 @@ export async function openBitsReader(bucket: R2Bucket, key: string): Promise<Bit
 // ---------------------------------------------------------------------------------------------
 // Downloads
 
-export interface BitsResponseOptions {
+interface BitsResponseOptions {
   /** Content-Type; default application/zip. */
   contentType?: string;
   /** Adds `Content-Disposition: attachment` with this file name. */
@@ -561,6 +554,16 @@ function contentDisposition(filename: string): string {
 export async function deleteBits(bucket: R2Bucket, keys: string | readonly string[]): Promise<void> {
   const list = typeof keys === "string" ? [keys] : [...keys];
   for (let i = 0; i < list.length; i += 1000) await bucket.delete(list.slice(i, i + 1000));
+}
+
+/** Deletes bits of deleted packages; one retry, as a transient R2 failure should not leave an orphan. */
+export async function deleteBitsKeys(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  try {
+    await deleteBits(bucket, keys);
+  } catch {
+    await deleteBits(bucket, keys);
+  }
 }
 
 /**

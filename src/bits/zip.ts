@@ -51,7 +51,7 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-export interface ZipSummary {
+interface ZipSummary {
   /** Entries in the central directory, directories included. */
   entries: number;
   directories: number;
@@ -66,7 +66,7 @@ export interface ZipSummary {
   centralDirectorySize: number;
 }
 
-export interface InspectZipOptions {
+interface InspectZipOptions {
   /** Sum of uncompressed sizes allowed; more is a ZipTooLargeError (raised as soon as it is passed). */
   maxUncompressedSize?: number;
   /** Bytes of CD read at a time; default 1 MiB. */

@@ -33,7 +33,7 @@ export function guard(db: AnyDb, condition: SQL, reason = "guard"): Statement {
 }
 
 /** The messages of an error and its causes, where D1 puts SQLite's verdict. */
-export function errorText(err: unknown): string {
+function errorText(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err, depth = 0; e != null && depth < 8; depth++) {
     if (!(e instanceof Error)) {

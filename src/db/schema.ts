@@ -76,7 +76,7 @@ export const apps = sqliteTable("apps", {
   index("apps_created_at_idx").on(t.createdAt, t.id),
 ]);
 
-export const packageStates = [
+const packageStates = [
   "AWAITING_UPLOAD", "PROCESSING_UPLOAD", "COPYING", "READY", "FAILED", "EXPIRED",
 ] as const;
 export type PackageState = (typeof packageStates)[number];
@@ -141,7 +141,7 @@ export const buildpacks = sqliteTable("buildpacks", {
   uniqueIndex("buildpacks_name_stack_lifecycle_idx").on(t.name, sql`coalesce(${t.stack}, '')`, t.lifecycle),
 ]);
 
-export const jobStates = ["PROCESSING", "COMPLETE", "FAILED", "POLLING"] as const;
+const jobStates = ["PROCESSING", "COMPLETE", "FAILED", "POLLING"] as const;
 
 export const jobs = sqliteTable("jobs", {
   id: id(),

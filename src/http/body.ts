@@ -6,7 +6,7 @@ import { ApiError } from "./errors";
 import { humanize } from "./query";
 
 /** No JSON body of this API comes near this; anything larger is refused before parsing. */
-export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Reads the body as text, refusing more than `limit` bytes without holding more than that. */
 export async function readBodyText(request: Request, limit = MAX_JSON_BODY_BYTES): Promise<string> {

@@ -10,7 +10,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 /** The client's id (X-VCAP-Request-ID, else X-Request-ID) cleaned, then "::" and a new uuid. */
-export function requestIdFrom(headers: Headers): string {
+function requestIdFrom(headers: Headers): string {
   const own = crypto.randomUUID();
   const given = headers.get("X-VCAP-Request-ID") ?? headers.get("X-Request-ID");
   if (!given) return own;

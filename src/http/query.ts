@@ -1,18 +1,14 @@
-// v3 list parameters, parsed as the reference's list messages do (packages.md §4.3): comma lists,
-// timestamps with relational operators, order_by, page and per_page. Every problem is collected and
-// reported at once as 400 CF-BadQueryParameter with the messages joined by ", ".
-import { and, asc, desc, gt, gte, lt, lte, sql, type SQL, type SQLWrapper } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+// v3 list parameters, parsed as the reference's list messages do (ListMessage and its subclasses in
+// app/messages/): comma lists, timestamps with relational operators, order_by, page and per_page.
+// Every problem is collected and reported at once as 400 CF-BadQueryParameter, messages joined by ", ".
+// The SQL these parameters become is db/lists.ts.
+import type { ListFilters, TimestampFilter } from "../db/lists";
 import { ApiError } from "./errors";
 
-export const TIMESTAMP_PARAMS = ["created_ats", "updated_ats"] as const;
+const TIMESTAMP_PARAMS = ["created_ats", "updated_ats"] as const;
 type TimestampParam = (typeof TIMESTAMP_PARAMS)[number];
 const RELATIONAL_OPERATORS = ["lt", "lte", "gt", "gte"] as const;
 type RelationalOperator = (typeof RELATIONAL_OPERATORS)[number];
-
-export type TimestampFilter =
-  | { op: "eq"; values: string[] }
-  | { op: RelationalOperator; value: string };
 
 export interface ListSpec {
   /** Allowed keys, in the order the reference names them in "Valid parameters are: ...". */
@@ -33,16 +29,11 @@ export interface ListSpec {
   validate?: (key: string, value: string) => string | undefined;
 }
 
-export interface ListParams {
+export interface ListParams extends ListFilters {
   page: number;
   perPage: number;
-  /** The client's order_by, if any. */
-  orderBy: { field: string; direction: "asc" | "desc" } | null;
-  /** Comma lists, split at commas (and the spaces after them), unescaped. */
-  lists: Record<string, string[]>;
   /** Other single values (label_selector, lifecycle, ...). */
   values: Record<string, string>;
-  timestamps: Partial<Record<TimestampParam, TimestampFilter>>;
 }
 
 const DEFAULT_PER_PAGE = 50;
@@ -147,7 +138,7 @@ export function parseListParams(url: URL, spec: ListSpec): ListParams {
 }
 
 /** Splits a comma list (commas and the spaces after them); each element is unescaped once more, as the CLI double-encodes commas inside names. */
-export function splitList(value: string): string[] {
+function splitList(value: string): string[] {
   return value.split(/,\s*/).map((v) => {
     try {
       return decodeURIComponent(v);
@@ -183,55 +174,3 @@ function parseTimestamps(key: string, entries: { op?: string; value: string }[],
   }
   return { op: last.op as RelationalOperator, value: last.value };
 }
-
-/** The SQL for a timestamp filter; stored timestamps have second precision, so comparisons are exact. */
-export function timestampCondition(column: SQLWrapper, filter: TimestampFilter): SQL | undefined {
-  switch (filter.op) {
-    // One bound JSON list, not an OR chain: 95 timestamps would pass SQLite's expression depth of 100.
-    case "eq": return inList(column, filter.values);
-    case "lt": return lt(column, filter.value);
-    case "lte": return lte(column, filter.value);
-    case "gt": return gt(column, filter.value);
-    case "gte": return gte(column, filter.value);
-  }
-}
-
-/**
- * `column IN (values)` binding ONE parameter (a JSON array unpacked by json_each), so a filter of any
- * length stays within D1's 100 bound parameters per statement.
- */
-export function inList(column: SQLWrapper, values: readonly string[]): SQL {
-  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
-}
-
-/** The common filters of every v3 list: guids and the two timestamp filters. */
-export function commonConditions(
-  params: ListParams,
-  table: { guid: SQLiteColumn; createdAt: SQLiteColumn; updatedAt: SQLiteColumn },
-): SQL[] {
-  const conditions: (SQL | undefined)[] = [];
-  if (params.lists.guids) conditions.push(inList(table.guid, params.lists.guids));
-  if (params.timestamps.created_ats) conditions.push(timestampCondition(table.createdAt, params.timestamps.created_ats));
-  if (params.timestamps.updated_ats) conditions.push(timestampCondition(table.updatedAt, params.timestamps.updated_ats));
-  return conditions.filter((c): c is SQL => c !== undefined);
-}
-
-/**
- * ORDER BY for a list: the client's order_by on one of `columns`, then the secondary key in the
- * same direction; else the default order.
- */
-export function orderBy(
-  params: ListParams,
-  columns: Record<string, SQLWrapper>,
-  tieBreak: SQLiteColumn,
-  defaultOrder: SQL[],
-): SQL[] {
-  if (!params.orderBy) return defaultOrder;
-  const column = columns[params.orderBy.field];
-  if (!column) return defaultOrder;
-  const dir = params.orderBy.direction === "desc" ? desc : asc;
-  return [dir(column), dir(tieBreak)];
-}
-
-/** AND of the given conditions, or undefined when there are none. */
-export const allOf = (conditions: (SQL | undefined)[]): SQL | undefined => and(...conditions.filter(Boolean));

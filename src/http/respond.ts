@@ -5,7 +5,7 @@ import type { Context } from "hono";
 export const isV2 = (path: string): boolean => path === "/v2" || path.startsWith("/v2/");
 
 /** v2 writes no space before charset (the v2 seed); v3 does (the v3 seed). */
-export const jsonContentType = (path: string): string =>
+const jsonContentType = (path: string): string =>
   isV2(path) ? "application/json;charset=utf-8" : "application/json; charset=utf-8";
 
 const encoder = new TextEncoder();

@@ -7,7 +7,7 @@ import { timestamp, type Db } from "../db/client";
 import { jobs, type Job } from "../db/schema";
 import { ApiError, v3ErrorBody } from "../http/errors";
 
-export interface JobSpec {
+interface JobSpec {
   /** e.g. "package.delete", "buildpack.upload" */
   operation: string;
   resourceType: string;
@@ -15,7 +15,7 @@ export interface JobSpec {
 }
 
 /** A job left PROCESSING longer than this was lost with its isolate. */
-export const JOB_TIMEOUT_MS = 15 * 60 * 1000;
+const JOB_TIMEOUT_MS = 15 * 60 * 1000;
 
 /** Records a job and runs `work` after the response. Resolves to the job as it was created. */
 export async function startJob(c: Context<AppEnv>, spec: JobSpec, work: () => Promise<void>): Promise<Job> {

@@ -1,6 +1,9 @@
 import type { Job } from "../db/schema";
 
-/** v3 job (buildpacks.md §3.6, packages.md §4.7); links are relative, as every resource link here. */
+/**
+ * v3 job (the reference's app/presenters/v3/job_presenter.rb); links are relative, as every resource link
+ * here.
+ */
 export function presentJob(job: Job) {
   const links: Record<string, { href: string }> = { self: { href: `/v3/jobs/${job.guid}` } };
   // The resource link is shown while the resource exists: until a delete job has completed.
@@ -22,7 +25,7 @@ export function presentJob(job: Job) {
 
 const v2Status = { PROCESSING: "running", POLLING: "running", COMPLETE: "finished", FAILED: "failed" } as const;
 
-/** v2 job (buildpacks.md §2.6). */
+/** v2 job (the reference's app/presenters/api/job_presenter.rb). */
 export function presentV2Job(job: Job) {
   const entity: Record<string, unknown> = { guid: job.guid, status: v2Status[job.state] };
   if (job.state === "FAILED") {

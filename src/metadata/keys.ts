@@ -6,11 +6,11 @@
 // not UTF-16 units; "blank" means empty or whitespace only; `\w` is ASCII; a split drops trailing
 // empty pieces ("a/".split("/") is ["a"]).
 
-export const MAX_KEY_NAME_LENGTH = 63;
-export const MAX_KEY_PREFIX_LENGTH = 253;
-export const MAX_LABEL_VALUE_LENGTH = 63;
+const MAX_KEY_NAME_LENGTH = 63;
+const MAX_KEY_PREFIX_LENGTH = 253;
+const MAX_LABEL_VALUE_LENGTH = 63;
 export const MAX_ANNOTATION_VALUE_LENGTH = 5000;
-export const RESERVED_PREFIX = "cloudfoundry.org";
+const RESERVED_PREFIX = "cloudfoundry.org";
 
 const INVALID_CHARACTER = /[^\w.-]/;
 const ALPHANUMERIC = /^[A-Za-z0-9]$/;

@@ -1,5 +1,5 @@
-// How metadata appears in a v3 resource (packages.md §2.3): `"metadata": {"labels": {...}, "annotations": {...}}`,
-// keys "prefix/name" or "name", both objects always present.
+// How metadata appears in a v3 resource (the reference's MetadataPresentationHelpers): `"metadata":
+// {"labels": {...}, "annotations": {...}}`, keys "prefix/name" or "name", both objects always present.
 import type { Metadata } from "./types";
 
 /** `{ labels: {}, annotations: {} }`, a fresh object each time. */

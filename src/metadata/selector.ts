@@ -1,4 +1,4 @@
-// Label selectors (packages.md §6.4; the reference's ListMessage.parse_label_selector,
+// Label selectors (the reference's ListMessage.parse_label_selector in app/messages/list_message.rb,
 // LabelSelectorRequirementValidator and LabelSelectorQueryGenerator).
 //
 //   k in (a,b)   k notin (a,b)   k=v   k==v   k!=v   k   !k        keys may be "example.com/name"
@@ -89,9 +89,9 @@ export function splitRequirements(selector: string): string[] {
   return pieces;
 }
 
-export const MISSING_LABEL_SELECTOR = "Missing label_selector value";
-export const INVALID_LABEL_SELECTOR = "Invalid label_selector value";
-export const TOO_MANY_REQUIREMENTS = `Too many label_selector requirements (maximum is ${MAX_LABEL_SELECTOR_REQUIREMENTS})`;
+const MISSING_LABEL_SELECTOR = "Missing label_selector value";
+const INVALID_LABEL_SELECTOR = "Invalid label_selector value";
+const TOO_MANY_REQUIREMENTS = `Too many label_selector requirements (maximum is ${MAX_LABEL_SELECTOR_REQUIREMENTS})`;
 
 /** Ruby's `split(",")`: trailing empty pieces dropped, so "" is [] and "a," is ["a"]. */
 function splitValues(values: string): string[] {

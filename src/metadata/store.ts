@@ -3,13 +3,14 @@
 // delete: the resource and its metadata then change atomically. Every statement binds at most 100
 // parameters (D1's limit); multi-row inserts and IN lists are chunked.
 //
-// Count limits (packages.md §6.3, 4.1 step 7): a write may not make a resource's labels (annotations)
-// more than 50 (200), unless it does not make their number grow. On patch the current keys are read
-// first and the reference's error is thrown before anything is written. Because that read is not in
-// the batch, a concurrent patch could slip past it; a guard statement at the end of the batch closes
+// Count limits (the reference's LabelsUpdate and AnnotationsUpdate in app/actions/, with
+// max_labels_per_resource and max_annotations_per_resource): a write may not make a resource's labels
+// (annotations) more than 50 (200), unless it does not make their number grow. On patch the current keys
+// are read first and the reference's error is thrown before anything is written. Because that read is not
+// in the batch, a concurrent patch could slip past it; a guard statement at the end of the batch closes
 // the gap: it fails (rolling the whole batch back) when the count after the batch breaks the rule, and
 // `MetadataPatch.rethrow` turns that failure into the same reference error.
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { guard, isGuardFailure, runBatch, type AnyDb, type Statement } from "../db/batch";
 import { runReads, type Reads } from "../db/reads";
@@ -260,6 +261,12 @@ export function metadataDeleteStatements(
       db.delete(table).where(and(eq(table.resourceType, resourceType), inArray(table.resourceGuid, part))),
     ),
   );
+}
+
+/** Deletes the labels and annotations of the resources of one type that a subquery selects. */
+export function metadataDeletesIn(db: MetadataDb, resourceType: MetadataResourceType, guids: SQL): Statement[] {
+  return [labels, annotations].map((table) =>
+    db.delete(table).where(and(eq(table.resourceType, resourceType), sql`${table.resourceGuid} IN (${guids})`)));
 }
 
 type MetadataRow = { guid: string; prefix: string; name: string; value: string | null };

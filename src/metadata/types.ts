@@ -11,7 +11,10 @@ export const METADATA_RESOURCE_TYPES = [
 ] as const;
 export type MetadataResourceType = (typeof METADATA_RESOURCE_TYPES)[number];
 
-/** How a resource's metadata is shown (packages.md §2.3): both objects always present, `{}` when empty. */
+/**
+ * How a resource's metadata is shown (the reference's MetadataPresentationHelpers): both objects always
+ * present, `{}` when empty.
+ */
 export interface Metadata {
   labels: Record<string, string>;
   annotations: Record<string, string>;

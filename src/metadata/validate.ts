@@ -1,6 +1,8 @@
-// Validation of a request body's `metadata` (packages.md §6.3; the reference's MetadataValidator), with
-// its exact messages, and the zod field that resource body schemas plug in.
+// Validation of a request body's `metadata` (the reference's MetadataValidator,
+// app/messages/validators/metadata_validator.rb), with its exact messages, and the zod field that
+// resource body schemas plug in.
 import { z } from "zod";
+import { isObject } from "../http/fields";
 import { charLength, firstChars, isBlank, keyError, labelValueError, MAX_ANNOTATION_VALUE_LENGTH } from "./keys";
 
 /** A validated `metadata` request value: a string sets a key, `null` deletes it (a no-op on create). */
@@ -12,9 +14,6 @@ export interface MetadataUpdate {
 export type MetadataParseResult =
   | { readonly ok: true; readonly metadata: MetadataUpdate }
   | { readonly ok: false; readonly errors: string[] };
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Ruby truthiness: only nil and false are false. */
 const truthy = (v: unknown): boolean => v !== null && v !== undefined && v !== false;

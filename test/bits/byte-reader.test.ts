@@ -1,8 +1,8 @@
-// The byte reader that lets long bodies flow through reused buffers (src/http/byte-reader.ts).
+// The byte reader that lets long bodies flow through reused buffers (src/bits/byte-reader.ts).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ByteReader } from "../../src/http/byte-reader";
-import { byteStream, chunkedStream, equalBytes, pseudoRandomBytes } from "./helpers";
+import { ByteReader } from "../../src/bits/byte-reader";
+import { byteStream, chunkedStream, equalBytes, pseudoRandomBytes } from "../helpers/bytes";
 
 const data = pseudoRandomBytes(300_000, 31);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/http/errors";
-import { isMultipartFormData, lengthIfLast, multipartBoundary, parseMultipart, readMultipart, type MultipartLimits } from "../../src/http/multipart";
-import { byteStream, chunkedStream, concat, dec, enc, equalBytes, failingStream, pseudoRandomBytes } from "./helpers";
+import { isMultipartFormData, lengthIfLast, multipartBoundary, parseMultipart, readMultipart, type MultipartLimits } from "../../src/bits/multipart";
+import { byteStream, chunkedStream, concat, dec, enc, equalBytes, failingStream, pseudoRandomBytes } from "../helpers/bytes";
 
 const B = "5b1d0c3e9f7a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b";
 

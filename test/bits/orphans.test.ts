@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { randomStart, sweepOrphanedBits } from "../../src/bits/orphans";
-import { listKeys } from "./helpers";
+import { listKeys } from "../helpers/r2";
 
 const HOUR = 3600_000;
 const later = () => Date.now() + 2 * HOUR;

@@ -8,17 +8,17 @@ import {
   bitsResponse,
   copyBits,
   deleteBits,
-  newBitsKey,
   openBitsReader,
   MAX_OVERRUN,
   PART_SIZE,
   parseRange,
-  partialKeyOf,
   putBits,
 } from "../../src/bits/store";
+import { newBitsKey, partialKeyOf } from "../../src/bits/keys";
 import { ApiError } from "../../src/http/errors";
-import { lengthIfLast, readMultipart } from "../../src/http/multipart";
-import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, listKeys, pseudoRandomBytes, readAll, recordingBucket } from "./helpers";
+import { lengthIfLast, readMultipart } from "../../src/bits/multipart";
+import { listKeys, recordingBucket } from "../helpers/r2";
+import { byteStream, chunkedStream, concat, digestHex, equalBytes, failingStream, pseudoRandomBytes, readAll } from "../helpers/bytes";
 
 const MiB = 1024 * 1024;
 

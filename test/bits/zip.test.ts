@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { bytesReader, type RangeReader } from "../../src/bits/range";
 import { openBitsReader } from "../../src/bits/store";
 import { crc32, inspectZip, readZipEntry, readZipFile, sniffArchive, sniffArchiveHead, ZipError, ZipTooLargeError, type ZipEntry, type ZipErrorReason } from "../../src/bits/zip";
-import { concat, dec, enc, pseudoRandomBytes } from "./helpers";
-import { buildZip, crc32 as fixtureCrc32, manyEntryZip, type FixtureEntry } from "./zipfix";
+import { concat, dec, enc, pseudoRandomBytes } from "../helpers/bytes";
+import { buildZip, crc32 as fixtureCrc32, manyEntryZip, type FixtureEntry } from "../helpers/zip";
 
 const GiB = 1024 * 1024 * 1024;
 const LAUNCHER = '#!/bin/bash\n# launcher script of an executable jar\nexec java -jar "$0" "$@"\nexit 1\n';

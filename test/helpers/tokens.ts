@@ -60,6 +60,22 @@ export async function bearer(options: TokenOptions = {}): Promise<string> {
 export const adminAuth = (user = "admin-user") => bearer({ user, scopes: SCOPES.admin });
 export const userAuth = (user = "user-1") => bearer({ user, scopes: SCOPES.user });
 
+/** The global roles as the reference's request specs make their tokens: the global scope plus write. */
+export const GLOBAL_ROLE_SCOPES = {
+  adminReadOnly: [...SCOPES.adminReadOnly, "cloud_controller.write"],
+  globalAuditor: [...SCOPES.globalAuditor, "cloud_controller.write"],
+} as const;
+
+/** The global roles and a user without any role (the matrix's no_role column). */
+export const auths = {
+  admin: () => adminAuth(),
+  adminReadOnly: () => bearer({ user: "aro-user", scopes: GLOBAL_ROLE_SCOPES.adminReadOnly }),
+  globalAuditor: () => bearer({ user: "ga-user", scopes: GLOBAL_ROLE_SCOPES.globalAuditor }),
+  noRole: () => bearer({ user: "no-role-user", scopes: SCOPES.user }),
+  readOnly: () => bearer({ user: "read-only-user", scopes: SCOPES.readOnly }),
+  writeOnly: () => bearer({ user: "write-only-user", scopes: SCOPES.writeOnly }),
+};
+
 interface SigningKey {
   kid: string;
   privateKey: CryptoKey;

@@ -1,4 +1,5 @@
-// Label selectors (packages.md §6.4): parsing of every operator and every error with the reference's
+// Label selectors (the reference's ListMessage.parse_label_selector and
+// LabelSelectorRequirementValidator): parsing of every operator and every error with the reference's
 // messages, and the SQL condition evaluated against real rows in D1.
 import { env } from "cloudflare:workers";
 import { and, asc, eq, ne } from "drizzle-orm";

@@ -1,4 +1,4 @@
-// Request `metadata` validation (packages.md §6.3; the reference's MetadataValidator and
+// Request `metadata` validation (the reference's MetadataValidator and
 // MetadataValidatorHelper): every rule, with the reference's exact messages and order.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";

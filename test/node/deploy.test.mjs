@@ -54,6 +54,26 @@ describe("the deploy workflow", () => {
     assert.ok(migrate >= 0 && deploy > migrate, s.join("\n"));
   });
 
+  it("smoke-tests each preview right after its upload, at the URL the upload exported, with a development token", () => {
+    const job = workflow.jobs.preview;
+    const upload = job.steps.findIndex((x) => /npm run deploy:preview/.test(x.run ?? ""));
+    const smoke = job.steps[upload + 1];
+    assert.match(smoke?.run ?? "", /^npm run smoke -- "\$PREVIEW_URL"$/, JSON.stringify(smoke));
+    assert.match(smoke.env.TOKEN_SIGNING_SECRET, /secrets\.TOKEN_SIGNING_SECRET/);
+    assert.match(readFileSync("scripts/deploy-preview.mjs", "utf8"), /GITHUB_ENV, `PREVIEW_URL=\$\{aliasUrl\}/);
+  });
+
+  it("smoke-tests production right after each deploy, with a UAA client's token", () => {
+    const job = workflow.jobs.production;
+    const deploy = job.steps.findIndex((x) => /wrangler deploy --env production/.test(x.run ?? ""));
+    const smoke = job.steps[deploy + 1];
+    assert.match(smoke?.run ?? "", /^npm run smoke -- "\$SMOKE_URL"$/, JSON.stringify(smoke));
+    assert.match(smoke.env.SMOKE_URL, /vars\.PRODUCTION_URL/);
+    assert.match(smoke.env.CF_CLIENT_ID, /secrets\./);
+    assert.match(smoke.env.CF_CLIENT_SECRET, /secrets\./);
+    assert.equal(smoke.env.TOKEN_SIGNING_SECRET, undefined, "production accepts no development tokens");
+  });
+
   it("every npm script it names exists", () => {
     const scripts = JSON.parse(readFileSync("package.json", "utf8")).scripts;
     for (const job of Object.keys(workflow.jobs)) {

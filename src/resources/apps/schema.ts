@@ -1,11 +1,9 @@
 import { z } from "zod";
+import { isObject, optionalName, requiredName, relationshipsField } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError, metadataField } from "../../metadata";
-import { optionalName, requiredName, relationshipsField } from "../spaces/relationship";
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-export const LIFECYCLE_TYPES = ["buildpack", "docker"] as const;
+const LIFECYCLE_TYPES = ["buildpack", "docker"] as const;
 
 /** A requested lifecycle: buildpack (buildpacks, stack) or docker (no data). */
 export type LifecycleRequest =
@@ -17,7 +15,7 @@ export type LifecycleRequest =
  * EmptyLifecycleDataMessage); messages are prefixed "Lifecycle". Absent: undefined (the default,
  * buildpack lifecycle with the default stack).
  */
-export const lifecycleField = z.unknown().optional().transform((value, ctx): LifecycleRequest | undefined => {
+const lifecycleField = z.unknown().optional().transform((value, ctx): LifecycleRequest | undefined => {
   if (value === undefined) return undefined;
   const errors: string[] = [];
   const fail = () => {

@@ -3,13 +3,14 @@ import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { guard, isForeignKeyViolation, isGuardFailure, isUniqueViolation, type Statement } from "../../db/batch";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App, type Stack } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
-import { deleteBits } from "../../bits/store";
+import type { ListParams } from "../../http/query";
+import { deleteBitsKeys } from "../../bits/store";
 import { isBlank, labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
@@ -160,12 +161,6 @@ export async function updateApp(db: Db, who: Identity, app: App, input: AppUpdat
   }
 }
 
-/** Deletes the labels and annotations of the resources of one type that a subquery selects. */
-export function metadataDeletesIn(db: Db, resourceType: MetadataResourceType, guids: SQL): Statement[] {
-  return [labels, annotations].map((table) =>
-    db.delete(table).where(and(eq(table.resourceType, resourceType), sql`${table.resourceGuid} IN (${guids})`)));
-}
-
 /**
  * Statements that delete the apps a subquery selects, with their packages and the metadata of both,
  * in the order foreign keys need. Put them FIRST in the caller's batch: `bitsKeys(results)` then reads
@@ -203,14 +198,4 @@ export async function deleteApp(db: Db, bucket: R2Bucket, who: Identity, app: Ap
     }),
   ]);
   await deleteBitsKeys(bucket, purge.bitsKeys(results));
-}
-
-/** Deletes bits of deleted packages; one retry, as a transient R2 failure should not leave an orphan. */
-export async function deleteBitsKeys(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  try {
-    await deleteBits(bucket, keys);
-  } catch {
-    await deleteBits(bucket, keys);
-  }
 }

@@ -1,8 +1,9 @@
 import { and, asc, count, eq, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { allOf, inList, orderBy, timestampCondition } from "../../db/lists";
 import { auditEvents, type AuditEvent } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
-import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 
 // A plain select, not db.query: the relational builder aliases every column in the condition to its table.
 export async function findAuditEvent(db: Db, guid: string, visible: SQL | undefined): Promise<AuditEvent | undefined> {

@@ -1,9 +1,13 @@
 // How a buildpack looks to clients: the v2 seed's metadata + entity (with stack and lifecycle), and
-// the v3 reference shape (buildpacks.md §3.1). Links and metadata.url are relative (the contract).
+// the v3 reference shape (app/presenters/v3/buildpack_presenter.rb). Links and metadata.url are relative
+// (the contract).
 import type { Buildpack } from "../../db/schema";
 import type { Metadata } from "../../metadata";
 
-/** v2 (seed `v2-retrieve-a-buildpack.rst`, buildpacks.md §2.1): entity keys in the reference's order. */
+/**
+ * v2 (seed `v2-retrieve-a-buildpack.rst`; the reference's Buildpack model export_attributes): entity keys
+ * in the reference's order.
+ */
 export function presentV2(bp: Buildpack) {
   return {
     metadata: {
@@ -25,7 +29,7 @@ export function presentV2(bp: Buildpack) {
 }
 
 /** `READY` once bits are uploaded, else `AWAITING_UPLOAD`. */
-export const stateOf = (bp: Buildpack) => (bp.filename ? "READY" : "AWAITING_UPLOAD");
+const stateOf = (bp: Buildpack) => (bp.filename ? "READY" : "AWAITING_UPLOAD");
 
 export function presentV3(bp: Buildpack, metadata: Metadata) {
   return {

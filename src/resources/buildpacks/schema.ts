@@ -1,22 +1,23 @@
 // What clients may send about buildpacks: the v3 bodies (zod, the reference's messages), the v3 list
-// parameters, and the v2 bodies and list query, which follow the older v2 rules (buildpacks.md §2.0:
-// nulls are absent, unknown keys are ignored, type errors are 400 CF-MessageParseError).
+// parameters, and the v2 bodies and list query, which follow the older v2 rules
+// (RestController::ModelController: nulls are absent, unknown keys are ignored, type errors are 400
+// CF-MessageParseError).
 import { z } from "zod";
 import { ApiError } from "../../http/errors";
 import { MAX_PAGE, type ListSpec } from "../../http/query";
 import { isBlank, labelSelectorError, metadataField } from "../../metadata";
 
-export const LIFECYCLES = ["buildpack", "cnb"] as const;
+const LIFECYCLES = ["buildpack", "cnb"] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
 export const DEFAULT_LIFECYCLE: Lifecycle = "buildpack";
 
 /** Ruby's `\A(\w|-)+\z` with ASCII `\w`. */
-export const NAME_FORMAT = /^[-\w]+$/;
-export const MAX_NAME_LENGTH = 250;
+const NAME_FORMAT = /^[-\w]+$/;
+const MAX_NAME_LENGTH = 250;
 const LIFECYCLE_MESSAGE = 'must be either "buildpack" or "cnb"';
 
 // ---------------------------------------------------------------------------------------------
-// v3 bodies (buildpacks.md §3.4, §3.5)
+// v3 bodies (BuildpackCreateMessage, BuildpackUpdateMessage)
 
 /**
  * Create validates presence (whitespace-only is blank, and then also invalid: "Name can't be blank,
@@ -76,7 +77,6 @@ export const v3CreateSchema = z.strictObject({
   locked: booleanField(true).optional(),
   lifecycle: z.enum(LIFECYCLES, { error: LIFECYCLE_MESSAGE }).nullish(),
 });
-export type V3Create = z.output<typeof v3CreateSchema>;
 
 /** PATCH: `lifecycle` cannot change (an unknown field); present keys must hold real values. */
 export const v3UpdateSchema = z.strictObject({
@@ -87,7 +87,6 @@ export const v3UpdateSchema = z.strictObject({
   enabled: booleanField(false).optional(),
   locked: booleanField(false).optional(),
 });
-export type V3Update = z.output<typeof v3UpdateSchema>;
 
 export const v3ListSpec: ListSpec = {
   // As the reference lists them in its message, page and per_page twice included.
@@ -102,7 +101,7 @@ export const v3ListSpec: ListSpec = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// v2 bodies (buildpacks.md §2.0, §2.3, §2.5)
+// v2 bodies (BuildpacksController's define_attributes)
 
 /** The attributes a v2 create or update carries; absent (or null) keys are undefined. */
 export interface V2Attributes {
@@ -195,9 +194,9 @@ export function v2AttributeProblems(attrs: V2Attributes): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// v2 list query (buildpacks.md §2.2)
+// v2 list query (BuildpacksController's query_parameters, ModelController#enumerate)
 
-export type V2Operator = ":" | ">=" | "<=" | "<" | ">" | " IN ";
+type V2Operator = ":" | ">=" | "<=" | "<" | ">" | " IN ";
 export interface V2Filter {
   key: "name" | "stack" | "lifecycle";
   op: V2Operator;

@@ -1,9 +1,10 @@
 // Buildpack records in D1, shared by v2 and v3.
 //
-// Positions (buildpacks.md §0.2) form one list 1..n per lifecycle. D1 has no interactive
-// transactions, so every change of positions is ONE batch of statements whose targets are computed
-// in SQL from the rows as they are when the batch runs (MAX(position), the row's own position),
-// never from values read earlier: concurrent writers serialize on D1 and the list stays 1..n.
+// Positions form one list 1..n per lifecycle (the reference's Sequel `plugin :list, scope: :lifecycle` in
+// app/models/runtime/buildpack.rb). D1 has no interactive transactions, so every change of positions is
+// ONE batch of statements whose targets are computed in SQL from the rows as they are when the batch runs
+// (MAX(position), the row's own position), never from values read earlier: concurrent writers serialize
+// on D1 and the list stays 1..n.
 //
 // Preconditions that a batch depends on (the row still exists, its stack did not change, a stack
 // still exists, the bits were not replaced meanwhile) are checked by a guard statement at the start
@@ -15,9 +16,10 @@ import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
 import { buildpacks, stacks, type Buildpack } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata";
 import { guard, isGuardFailure, isUniqueViolation, runBatch, type Statement } from "../../db/batch";
+import { allOf, commonConditions, inList } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import type { V2Filter, V2ListQuery } from "./schema";
@@ -35,7 +37,7 @@ export async function stackExists(db: Db, name: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Failures a write can end in; the routes turn them into their API's errors.
 
-export type WriteFailure =
+type WriteFailure =
   /** (name, stack, lifecycle) is taken (the unique index, NULL stacks included). */
   | "name-taken"
   /** The stack named does not exist (or was deleted meanwhile). */
@@ -116,7 +118,7 @@ function moveStatement(db: Db, guid: string, requested: number): Statement {
 // ---------------------------------------------------------------------------------------------
 // Create
 
-export interface NewBuildpack {
+interface NewBuildpack {
   name: string;
   stack: string | null;
   lifecycle: string;
@@ -168,7 +170,7 @@ export async function createBuildpack(
 // ---------------------------------------------------------------------------------------------
 // Update
 
-export interface BuildpackChanges {
+interface BuildpackChanges {
   name?: string;
   /** Sets the stack only while it is null (a stack never changes once set). */
   stack?: string;
@@ -250,7 +252,7 @@ export async function deleteBuildpack(db: Db, current: Buildpack, extra: Stateme
 // ---------------------------------------------------------------------------------------------
 // Bits
 
-export interface NewBits {
+interface NewBits {
   key: string;
   sha256: string;
   filename: string;
@@ -292,7 +294,7 @@ export async function replaceBits(db: Db, current: Buildpack, bits: NewBits, aud
 // ---------------------------------------------------------------------------------------------
 // Lists
 
-/** v3 list (buildpacks.md §3.2) with the page's metadata, as reads for the caller's batch. */
+/** v3 list (BuildpacksListMessage) with the page's metadata, as reads for the caller's batch. */
 export function buildpackList(db: Db, params: ListParams): Reads<PageWithMetadata<Buildpack>> {
   const conditions: (SQL | undefined)[] = commonConditions(params, buildpacks);
   if (params.lists.names) conditions.push(inList(buildpacks.name, params.lists.names));
@@ -353,7 +355,10 @@ function v2Where(filters: readonly V2Filter[]): SQL | undefined {
   }));
 }
 
-/** v2 list (buildpacks.md §2.2): lifecycle, position, then id in the requested direction. */
+/**
+ * v2 list (BuildpacksController, ordered as its dataset is): lifecycle, position, then id in the
+ * requested direction.
+ */
 export async function listBuildpacksV2(db: Db, query: V2ListQuery): Promise<{ total: number; rows: Buildpack[] }> {
   const where = v2Where(query.filters);
   const [[totals], rows] = await db.batch([

@@ -1,37 +1,39 @@
 // Buildpack bits: the multipart file part streamed into R2 (SHA-256 computed on the way, never held
 // whole), the manifest's stack read from the stored zip with ranged reads, and the switch of the
-// record to the new bits (buildpacks.md §2.7 steps 7-12, shared by the v2 upload and the v3 job).
+// record to the new bits (the reference's lib/cloud_controller/upload_buildpack.rb, shared by the v2
+// upload and the v3 job).
 //
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
 import { parseAllDocuments } from "yaml";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
-import { BitsTooLargeError, deleteBits, newBitsKey, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BUILDPACKS_PREFIX, newBuildpackBitsKey } from "../../bits/keys";
+import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
-export const MAX_BUILDPACK_BYTES = 4 * 1024 * 1024 * 1024;
+const MAX_BUILDPACK_BYTES = 4 * 1024 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_TEXT_FIELD_BYTES = 64 * 1024;
 
-export interface ReceivedFile {
+interface ReceivedFile {
   stored: StoredBits;
   /** The basename the client gave. */
   filename: string;
 }
 
-export interface ReceivedForm {
+interface ReceivedForm {
   file: ReceivedFile | null;
   /** Text fields by name (the last of a repeated one). */
   fields: Map<string, string>;
 }
 
-export interface ReceiveOptions {
+interface ReceiveOptions {
   /** The file part's field name: `buildpack` (v2) or `bits` (v3). */
   field: string;
   /** A text field that names the file instead of the part's filename (v2 `buildpack_name`). */
@@ -60,7 +62,7 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
         const filename = basename(given);
         options.checkName?.(filename);
         try {
-          const stored = await putBits(bucket, newBitsKey("buildpacks", buildpackGuid), part.body, {
+          const stored = await putBits(bucket, newBuildpackBitsKey(buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
             expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
             contentType: "application/octet-stream",
@@ -98,7 +100,7 @@ const zipError = (detail: string) => new ApiError("BuildpackZipError", detail);
  * The `stack` of the zip's root `manifest.yml`, or undefined when there is none. Reads only the zip's
  * central directory and that one entry. 422 CF-BuildpackZipError when the zip or manifest is invalid.
  */
-export async function manifestStack(bucket: R2Bucket, key: string): Promise<string | undefined> {
+async function manifestStack(bucket: R2Bucket, key: string): Promise<string | undefined> {
   const reader = await openBitsReader(bucket, key);
   if (!reader) throw new Error(`stored bits ${key} are missing`);
   let manifest: ZipEntry | undefined;
@@ -137,7 +139,7 @@ export async function manifestStack(bucket: R2Bucket, key: string): Promise<stri
  * undefined when the document is empty or names no stack (null or ""), null when the text is not valid
  * YAML, not a mapping, or names a stack that is not a string.
  */
-export function topLevelStack(text: string): string | undefined | null {
+function topLevelStack(text: string): string | undefined | null {
   let manifest: unknown;
   try {
     // The first document, as Psych's safe_load; duplicate keys are allowed there (the last one wins).
@@ -158,7 +160,7 @@ export function topLevelStack(text: string): string | undefined | null {
 // ---------------------------------------------------------------------------------------------
 // Switching the record to the new bits
 
-export type ApplyResult = { changed: boolean; buildpack: Buildpack };
+type ApplyResult = { changed: boolean; buildpack: Buildpack };
 
 /**
  * Adopts uploaded bits for the buildpack: identical bits under the same filename change nothing;
@@ -216,5 +218,5 @@ export async function applyUploadedBits(
 }
 
 /** The scheduled sweep's part: buildpack objects no buildpack refers to (see src/bits/orphans.ts). */
-export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now(), startAfter = randomStart("buildpacks/")) =>
-  sweepOrphanedBits(bucket, { prefix: "buildpacks/", referenced: (keys) => referencedBitsKeys(db, keys), now, startAfter });
+export const sweepBuildpackBits = (db: Db, bucket: R2Bucket, now = Date.now(), startAfter = randomStart(BUILDPACKS_PREFIX)) =>
+  sweepOrphanedBits(bucket, { prefix: BUILDPACKS_PREFIX, referenced: (keys) => referencedBitsKeys(db, keys), now, startAfter });

@@ -3,7 +3,8 @@ import type { Db } from "../../db/client";
 import { firstRowOf, mapReads, type Reads } from "../../db/reads";
 import { organizationQuotas, organizations, type OrganizationQuota } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
+import type { ListParams } from "../../http/query";
 
 // Qualified by hand: drizzle writes a single-table query's columns unqualified, and inside a subquery
 // on organizations a bare "guid" would be the organization's.
@@ -21,7 +22,7 @@ type Row = { quota: OrganizationQuota; organizationGuids: string };
 const withOrganizations = (r: Row): QuotaWithOrganizations => ({ quota: r.quota, organizationGuids: JSON.parse(r.organizationGuids) as string[] });
 
 /** A page of quotas with their visible organizations, as reads for the caller's batch. */
-export interface QuotaWithOrganizations {
+interface QuotaWithOrganizations {
   quota: OrganizationQuota;
   organizationGuids: string[];
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { optionalName, requiredName } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError, metadataField } from "../../metadata";
-import { optionalName, requiredName } from "../spaces/relationship";
 
 const suspendedField = z.boolean({ error: "must be a boolean" }).nullish();
 

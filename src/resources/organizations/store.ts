@@ -5,12 +5,13 @@ import { timestamp, type Db } from "../../db/client";
 import { organizationQuotas, organizations, roles, spaces, type Organization } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
 import { isUniqueViolation, type Statement } from "../../db/batch";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
-import { metadataDeletesIn, purgeAppsStatements } from "../apps/store";
+import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { purgeAppsStatements } from "../apps/store";
 import type { OrgCreate, OrgUpdate } from "./schema";
 
 export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });

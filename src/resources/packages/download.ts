@@ -1,11 +1,11 @@
 // GET /v3/packages/:guid/download: the stored zip streamed from R2 (Content-Length, ETag, Range,
-// If-None-Match), after the reference's checks (packages.md §4.9).
+// If-None-Match), after the reference's checks (PackagesController#download).
 import type { Package } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { bitsResponse } from "../../bits/store";
 
-export const NOT_BITS = "Package type must be bits.";
-export const NO_BITS = "Package has no bits to download.";
+const NOT_BITS = "Package type must be bits.";
+const NO_BITS = "Package has no bits to download.";
 
 /** 422 unless the package is a READY bits package with stored bits. Returns the key to serve. */
 export function downloadableKey(pkg: Package): string {

@@ -50,5 +50,3 @@ export function presentPackage(pkg: Package, metadata: Metadata = EMPTY_METADATA
     links: links(pkg),
   };
 }
-
-export type PresentedPackage = ReturnType<typeof presentPackage>;

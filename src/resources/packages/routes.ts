@@ -1,19 +1,21 @@
-// /v3/packages and /v3/apps/:guid/packages (packages.md §4; the contract's decisions on bits).
-// Each handler: parse, authorize (auth/permissions.ts), act (store.ts and the bits modules), present.
+// /v3/packages and /v3/apps/:guid/packages (the reference's app/controllers/v3/packages_controller.rb;
+// the contract's decisions on bits). Each handler: parse, authorize (auth/permissions.ts), act (store.ts
+// and the bits modules), present.
 import type { Context } from "hono";
-import { Hono } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
-import { deleteBits, newBitsKey } from "../../bits/store";
+import { newPackageBitsKey } from "../../bits/keys";
+import { deleteBits } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { routeTable } from "../../http/routes";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
-import { isMultipartFormData, multipartBoundary } from "../../http/multipart";
+import { isMultipartFormData, multipartBoundary } from "../../bits/multipart";
 import { absoluteUrl, v3Page } from "../../http/pagination";
 import { parseListParams, type ListParams } from "../../http/query";
 import { accepted, json } from "../../http/respond";
@@ -37,7 +39,7 @@ type Ctx = Context<AppEnv>;
 
 const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
 const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
-export const STAGING_UNAVAILABLE =
+const STAGING_UNAVAILABLE =
   "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
 
 // ---------------------------------------------------------------------------------------------
@@ -62,7 +64,7 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
   return { app, access };
 }
 
-/** The audit event of a package change, actee the app (packages.md §10). */
+/** The audit event of a package change, actee the app (Repositories::PackageEventRepository). */
 function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>) {
   return auditEventInsert(db, {
     type: `audit.app.package.${type}`,
@@ -131,9 +133,10 @@ async function createPackage(c: Ctx) {
 }
 
 /**
- * Copy (packages.md §4.2): only `relationships.app.data.guid` of the body is read. Docker copies are
- * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
- * inside this request, so the answer shows the copy's final state.
+ * Copy (PackagesController#create with source_guid, app/actions/package_copy.rb): only
+ * `relationships.app.data.guid` of the body is read. Docker copies are READY at once (without credentials
+ * or metadata); bits copies are COPYING while the object is copied, inside this request, so the answer
+ * shows the copy's final state.
  */
 async function copyPackage(c: Ctx, sourceGuid: string) {
   const db = c.get("db");
@@ -152,7 +155,7 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
     state: bits ? "COPYING" : "READY",
     docker: bits ? null : { image: source.pkg.dockerImage ?? "", username: null, password: null },
   });
-  if (bits) row.bitsKey = newBitsKey("packages", row.guid);
+  if (bits) row.bitsKey = newPackageBitsKey(row.guid);
   const created = await insertPackage(db, row, [
     packageEvent(db, who, "create", app, { package_guid: row.guid, request: { source_package_guid: source.pkg.guid } }),
   ]);
@@ -164,93 +167,115 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-export const packageRoutes = new Hono<AppEnv>()
-  .get("/", read, async (c) => {
-    const params = parseListParams(new URL(c.req.url), packageListSpec);
-    // `app_guid` makes this the nested list, as in the reference (packages.md §12.7).
-    if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
-    const db = c.get("db");
-    // One round trip: the count, and the page with its metadata.
-    const [page] = await runReads(db, packageList(db, identityOf(c), params));
-    return listResponse(c, "/v3/packages", params, page);
-  })
-  .post("/", write, async (c) => {
-    // Any source_guid, even an empty one, selects the copy.
-    const sourceGuid = new URL(c.req.url).searchParams.get("source_guid");
-    return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
-  })
-  .get("/:guid", read, async (c) => {
-    const db = c.get("db");
-    const guid = c.req.param("guid");
-    // One statement: the package, only if `who` may read its space, with its metadata.
-    const [found] = await runReads(db, readablePackageWithMetadata(db, guid, identityOf(c)));
-    if (!found) throw notFound("Package");
-    return json(c, presentPackage(found.pkg, found.metadata));
-  })
-  .patch("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const input = await parseJson(c, packageUpdateSchema);
-    const { pkg, access } = await readablePackage(c, c.req.param("guid"));
-    if (pkg.type !== "docker" && (input.username !== null || input.password !== null)) {
-      throw unprocessable("Cannot update Docker credentials for a buildpack app.");
-    }
-    assertCanWrite(access);
-    const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
-    await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
-    return json(c, await presentCurrent(db, pkg.guid));
-  })
-  .delete("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const who = identityOf(c);
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    assertCanWrite(access);
-    const bucket = c.env.BITS;
-    const job = await startJob(c, { operation: "package.delete", resourceType: "package", resourceGuid: pkg.guid }, async () => {
-      const { bitsKey } = await deletePackageRecord(db, pkg.guid, [
-        ...metadataDeleteStatements(db, "package", pkg.guid),
-        packageEvent(db, who, "delete", app, { package_guid: pkg.guid }),
-      ]);
-      if (bitsKey !== null) await deleteBits(bucket, bitsKey);
-    });
-    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
-  })
-  .post("/:guid/upload", write, async (c) => {
-    const db = c.get("db");
-    const contentType = c.req.header("Content-Type");
-    // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
-    if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
-    multipartBoundary(contentType);
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    assertCanWrite(access);
-    if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
-    if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
+async function packagesIndex(c: Context<AppEnv>) {
+  const params = parseListParams(new URL(c.req.url), packageListSpec);
+  // `app_guid` makes this the nested list, as in the reference's PackagesController#index (links then
+  // name the app).
+  if (params.values.app_guid !== undefined) return appPackagesResponse(c, params.values.app_guid, params);
+  const db = c.get("db");
+  // One round trip: the count, and the page with its metadata.
+  const [page] = await runReads(db, packageList(db, identityOf(c), params));
+  return listResponse(c, "/v3/packages", params, page);
+}
 
-    // One conditional update decides a race; losers never read the body.
-    const bitsKey = newBitsKey("packages", pkg.guid);
-    const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
-    if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
-    await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
-    return json(c, await presentCurrent(db, pkg.guid));
-  })
-  .get("/:guid/download", read, async (c) => {
-    const db = c.get("db");
-    const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
-    if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
-    const key = downloadableKey(pkg);
-    const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
-    if (response.status === 200 || response.status === 206) {
-      await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
-    }
-    return response;
-  })
-  .post("/:guid/droplets", write, async (c) => {
-    await readablePackage(c, c.req.param("guid"));
-    throw unprocessable(STAGING_UNAVAILABLE);
+async function packagesCreate(c: Context<AppEnv>) {
+  // Any source_guid, even an empty one, selects the copy.
+  const sourceGuid = new URL(c.req.url).searchParams.get("source_guid");
+  return sourceGuid === null ? createPackage(c) : copyPackage(c, sourceGuid);
+}
+
+async function packagesShow(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const guid = c.req.param("guid");
+  // One statement: the package, only if `who` may read its space, with its metadata.
+  const [found] = await runReads(db, readablePackageWithMetadata(db, guid, identityOf(c)));
+  if (!found) throw notFound("Package");
+  return json(c, presentPackage(found.pkg, found.metadata));
+}
+
+async function packagesUpdate(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const input = await parseJson(c, packageUpdateSchema);
+  const { pkg, access } = await readablePackage(c, c.req.param("guid"));
+  if (pkg.type !== "docker" && (input.username !== null || input.password !== null)) {
+    throw unprocessable("Cannot update Docker credentials for a buildpack app.");
+  }
+  assertCanWrite(access);
+  const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
+  await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+  return json(c, await presentCurrent(db, pkg.guid));
+}
+
+async function packagesDestroy(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  assertCanWrite(access);
+  const bucket = c.env.BITS;
+  const job = await startJob(c, { operation: "package.delete", resourceType: "package", resourceGuid: pkg.guid }, async () => {
+    const { bitsKey } = await deletePackageRecord(db, pkg.guid, [
+      ...metadataDeleteStatements(db, "package", pkg.guid),
+      packageEvent(db, who, "delete", app, { package_guid: pkg.guid }),
+    ]);
+    if (bitsKey !== null) await deleteBits(bucket, bitsKey);
   });
+  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+}
+
+async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
+  const db = c.get("db");
+  const contentType = c.req.header("Content-Type");
+  // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
+  if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
+  multipartBoundary(contentType);
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  assertCanWrite(access);
+  if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
+  if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
+
+  // One conditional update decides a race; losers never read the body.
+  const bitsKey = newPackageBitsKey(pkg.guid);
+  const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
+  if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
+  await receivePackageUpload(db, c.req.raw, { pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE) });
+  return json(c, await presentCurrent(db, pkg.guid));
+}
+
+async function packagesDownload(c: Context<AppEnv, "/:guid/download">) {
+  const db = c.get("db");
+  const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
+  if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
+  const key = downloadableKey(pkg);
+  const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
+  if (response.status === 200 || response.status === 206) {
+    await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
+  }
+  return response;
+}
+
+async function packagesStage(c: Context<AppEnv, "/:guid/droplets">) {
+  await readablePackage(c, c.req.param("guid"));
+  throw unprocessable(STAGING_UNAVAILABLE);
+}
 
 /** GET /v3/apps/:guid/packages; mounted at /v3/apps/:appGuid/packages. */
-export const appPackageRoutes = new Hono<AppEnv>().get("/", read, async (c) => {
-  // Query problems are reported before the app is looked up (packages.md §4.4).
+async function appPackagesIndex(c: Context<AppEnv>) {
+  // Query problems are reported before the app is looked up (the reference validates the message first).
   const params = parseListParams(new URL(c.req.url), appPackageListSpec);
   return appPackagesResponse(c, c.req.param("appGuid") ?? "", params);
-});
+}
+
+export const packageRoutes = routeTable([
+  ["GET", "/", read, packagesIndex],
+  ["POST", "/", write, packagesCreate],
+  ["GET", "/:guid", read, packagesShow],
+  ["PATCH", "/:guid", write, packagesUpdate],
+  ["DELETE", "/:guid", write, packagesDestroy],
+  ["POST", "/:guid/upload", write, packagesUpload],
+  ["GET", "/:guid/download", read, packagesDownload],
+  ["POST", "/:guid/droplets", write, packagesStage],
+]);
+
+export const appPackageRoutes = routeTable([
+  ["GET", "/", read, appPackagesIndex],
+]);

@@ -1,13 +1,14 @@
-// What package requests may say (packages.md §4.1, §4.3, §4.4, §4.6, §6), with the reference's
-// messages in the reference's order. The create body's rules cross fields (data depends on type), so
-// its checks are written out in the order the reference's validators run and handed to zod as
-// verbatim ("^") messages.
+// What package requests may say (the reference's package_create_message.rb, packages_list_message.rb and
+// package_update_message.rb in app/messages/), with the reference's messages in the reference's order.
+// The create body's rules cross fields (data depends on type), so its checks are written out in the order
+// the reference's validators run and handed to zod as verbatim ("^") messages.
 import { z } from "zod";
+import { isObject } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError } from "../../metadata/selector";
 import { parseMetadata, type MetadataUpdate } from "../../metadata/validate";
 
-export const PACKAGE_TYPES = ["bits", "docker"] as const;
+const PACKAGE_TYPES = ["bits", "docker"] as const;
 export type PackageType = (typeof PACKAGE_TYPES)[number];
 
 /** The reference's model limit on a stored docker password. */
@@ -15,7 +16,6 @@ const MAX_DOCKER_PASSWORD = 5000;
 /** The reference's relationship guid limit. */
 const MAX_GUID_LENGTH = 200;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const quoted = (keys: readonly string[]) => keys.map((k) => `'${k}'`).join(", ");
 const unknownKeys = (value: Record<string, unknown>, allowed: readonly string[]) => Object.keys(value).filter((k) => !allowed.includes(k));
 
@@ -126,7 +126,7 @@ export const packageCreateSchema = z.record(z.string(), z.unknown()).transform((
 
 /**
  * POST /v3/packages?source_guid=: the reference reads only `relationships.app.data.guid` and
- * validates nothing else (packages.md §4.2); anything else in the body is ignored.
+ * validates nothing else (PackagesController#create with source_guid); anything else in the body is ignored.
  */
 export function copyDestination(body: Record<string, unknown>): string | null {
   const relationships = body["relationships"];
@@ -158,11 +158,10 @@ export const packageUpdateSchema = z.strictObject({
     password: body.password ?? null,
   };
 });
-export type PackageUpdate = z.output<typeof packageUpdateSchema>;
 
 const LIST_COMMON = ["page", "per_page", "order_by", "created_ats", "updated_ats", "guids", "states", "types"] as const;
 
-/** GET /v3/packages (packages.md §4.3; the allowed keys in the reference's order). */
+/** GET /v3/packages (PackagesListMessage; the allowed keys in the reference's order). */
 export const packageListSpec: ListSpec = {
   allowed: [...LIST_COMMON, "app_guids", "app_guid", "space_guids", "organization_guids", "label_selector"],
   lists: ["guids", "states", "types", "app_guids", "space_guids", "organization_guids"],
@@ -170,7 +169,10 @@ export const packageListSpec: ListSpec = {
   validate: (key, value) => (key === "label_selector" ? labelSelectorError(value) : undefined),
 };
 
-/** GET /v3/apps/:guid/packages: no app, space or organization filters (the reference's own order). */
+/**
+ * GET /v3/apps/:guid/packages (PackagesListMessage#app_nested_request): the app, space and
+ * organization filters are refused, named in the reference's order.
+ */
 export const appPackageListSpec: ListSpec = {
   allowed: packageListSpec.allowed,
   refused: ["app_guids", "organization_guids", "space_guids"],

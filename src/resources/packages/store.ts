@@ -6,12 +6,14 @@ import { and, asc, count, eq, inArray, lt, notInArray, or, sql, type SQL } from 
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import type { Identity } from "../../auth/token";
 import { readableSpaces } from "../../auth/permissions";
+import { packageGuidOfKey } from "../../bits/keys";
 import { timestamp, type Db } from "../../db/client";
 import { apps, packages, rowCounts, spaces, type Package, type PackageState } from "../../db/schema";
 import { pageWindow } from "../../http/pagination";
-import { allOf, inList, orderBy, timestampCondition, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata/selector";
 import { guard, isGuardFailure, type Statement } from "../../db/batch";
+import { allOf, inList, orderBy, timestampCondition } from "../../db/lists";
 import { firstRowOf, mapReads, type Reads } from "../../db/reads";
 import {
   metadataColumns, metadataFromColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata,
@@ -84,7 +86,7 @@ export const spaceOfPackage = (guid: string): SQL =>
 // ---------------------------------------------------------------------------------------------
 // Lists
 
-export interface ListScope {
+interface ListScope {
   /** Only this app's packages (the nested list, or `?app_guid=`). */
   appGuid?: string;
 }
@@ -132,7 +134,7 @@ export function packageList(db: Db, who: Identity, params: ListParams, scope: Li
 // ---------------------------------------------------------------------------------------------
 // Create, copy
 
-export interface NewPackage {
+interface NewPackage {
   type: PackageType;
   appGuid: string;
   state: PackageState;
@@ -206,7 +208,7 @@ export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promi
   return rows.length === 1;
 }
 
-export interface StoredChecksums {
+interface StoredChecksums {
   sha1: string;
   sha256: string;
   size: number;
@@ -268,7 +270,7 @@ export async function deletePackageRecord(db: Db, guid: string, alongside: reado
 // Expiry and the sweep
 
 /** How many READY/FAILED packages an app keeps (the reference's max_valid_packages_stored default). */
-export const PACKAGES_KEPT_PER_APP = 5;
+const PACKAGES_KEPT_PER_APP = 5;
 
 /**
  * BitsExpiration#expire_packages!: of an app's READY and FAILED packages the newest 5 (by created_at,
@@ -291,11 +293,11 @@ export const expiredWithBits = (db: Db, limit: number) =>
     .where(and(eq(packages.state, "EXPIRED"), sql`${packages.bitsKey} IS NOT NULL`)).limit(limit);
 
 /**
- * Of the given R2 keys, those a package names as its bits. Keys are `packages/<package guid>/<uuid>`
- * (newBitsKey), so the lookup goes through the guid index however many packages there are.
+ * Of the given R2 keys, those a package names as its bits. Keys name the package (bits/keys.ts), so
+ * the lookup goes through the guid index however many packages there are.
  */
 export async function referencedPackageBits(db: Db, keys: readonly string[]): Promise<Set<string>> {
-  const guids = [...new Set(keys.map((k) => k.split("/")[1]).filter((g): g is string => g !== undefined && g !== ""))];
+  const guids = [...new Set(keys.map(packageGuidOfKey).filter((g): g is string => g !== undefined))];
   if (guids.length === 0) return new Set();
   const rows = await db.select({ bitsKey: packages.bitsKey }).from(packages).where(inList(packages.guid, guids));
   const named = new Set(rows.map((r) => r.bitsKey));

@@ -1,8 +1,9 @@
-// Package housekeeping: expiry of old bits (packages.md §3, BitsExpiration) and the scheduled sweep
-// that ends what dead requests left half-done (src/housekeeping.ts runs it).
+// Package housekeeping: expiry of old bits (the reference's lib/cloud_controller/bits_expiration.rb) and
+// the scheduled sweep that ends what dead requests left half-done (src/housekeeping.ts runs it).
 import { timestamp, type Db } from "../../db/client";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
-import { deleteBits, partialKeyOf } from "../../bits/store";
+import { PACKAGES_PREFIX, partialKeyOf } from "../../bits/keys";
+import { deleteBits } from "../../bits/store";
 import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, referencedPackageBits, stuckPackages } from "./store";
 
 /**
@@ -11,8 +12,8 @@ import { expiredWithBits, expireOldPackages, failStuck, forgetExpiredBits, refer
  */
 export const STUCK_PACKAGE_TIMEOUT_MS = 60 * 60 * 1000;
 
-export const UPLOAD_LOST = "The app upload is invalid: the upload did not complete (the request ended before the bits were stored)";
-export const COPY_LOST = "failed to copy - the copy did not complete";
+const UPLOAD_LOST = "The app upload is invalid: the upload did not complete (the request ended before the bits were stored)";
+const COPY_LOST = "failed to copy - the copy did not complete";
 
 /** Packages handled per sweep pass; the next run (every 5 minutes) takes the rest. */
 const SWEEP_BATCH = 200;
@@ -30,7 +31,7 @@ async function deleteExpiredBits(db: Db, bucket: R2Bucket, expired: readonly { g
   await forgetExpiredBits(db, withBits);
 }
 
-export interface PackageSweepResult {
+interface PackageSweepResult {
   /** Uploads and copies failed because their requests died. */
   failed: number;
   /** Expired packages whose bits were deleted now (an expiry that was interrupted). */
@@ -47,7 +48,7 @@ export interface PackageSweepResult {
  * conditional update on the state and key the sweep saw, so a request that finishes at the same
  * moment wins or loses cleanly (a request that loses deletes its own object).
  */
-export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), orphansFrom = randomStart("packages/")): Promise<PackageSweepResult> {
+export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), orphansFrom = randomStart(PACKAGES_PREFIX)): Promise<PackageSweepResult> {
   const cutoff = timestamp(new Date(now - STUCK_PACKAGE_TIMEOUT_MS));
   const at = timestamp(new Date(now));
   let failed = 0;
@@ -62,7 +63,7 @@ export async function sweepPackages(db: Db, bucket: R2Bucket, now = Date.now(), 
   await deleteExpiredBits(db, bucket, expired);
   // Last, so that what the steps above failed is no longer named when the orphans are looked for.
   const orphansDeleted = await sweepOrphanedBits(bucket, {
-    prefix: "packages/",
+    prefix: PACKAGES_PREFIX,
     referenced: (keys) => referencedPackageBits(db, keys),
     now,
     startAfter: orphansFrom,

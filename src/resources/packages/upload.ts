@@ -12,7 +12,7 @@
 import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../http/multipart";
+import { lengthIfLast, readMultipart } from "../../bits/multipart";
 import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { markFailed, markReady, reopenUpload } from "./store";
@@ -21,19 +21,19 @@ import { expirePackagesOfApp } from "./sweep";
 /** The `resources` field is a small JSON list; more than this is not a resource list. */
 const MAX_RESOURCES_FIELD_BYTES = 1024 * 1024;
 
-export const NON_EMPTY_RESOURCES =
+const NON_EMPTY_RESOURCES =
   "Resources must be an empty list: this Cloud Controller keeps no resource cache (POST /v3/resource_matches matches nothing), so every file belongs in the 'bits' zip";
 export const NOTHING_UPLOADED = "Upload must include either resources or bits";
 
 /** The message of a package whose uncompressed size is over MAX_PACKAGE_SIZE (the reference's). */
-export const tooLargeMessage = (max: number) => `The app package is invalid: Package may not be larger than ${max} bytes`;
-export const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
+const tooLargeMessage = (max: number) => `The app package is invalid: Package may not be larger than ${max} bytes`;
+const BLOBSTORE_FAILURE = new ApiError("BlobstoreUnavailable").detail;
 
 /**
  * The most raw bytes a `bits` part may have: its uncompressed limit with room for zip overhead (as the
  * reference's nginx allows 1536M in front of a 1 GiB package limit). The zip check enforces the real limit.
  */
-export const rawBitsLimit = (maxPackageSize: number) => maxPackageSize + Math.floor(maxPackageSize / 2) + 16 * 1024 * 1024;
+const rawBitsLimit = (maxPackageSize: number) => maxPackageSize + Math.floor(maxPackageSize / 2) + 16 * 1024 * 1024;
 
 type Received =
   | { kind: "stored"; bits: StoredBits }
@@ -41,7 +41,7 @@ type Received =
   | { kind: "failed"; error: string }
   | { kind: "blobstore"; cause: unknown };
 
-export interface UploadTarget {
+interface UploadTarget {
   pkg: Package;
   bitsKey: string;
   bucket: R2Bucket;

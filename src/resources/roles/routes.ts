@@ -1,7 +1,7 @@
 // /v3/roles: admins grant any role; organization managers the roles of their organization and of
 // its spaces; space managers the roles of their space. A space role needs an organization_user role
-// in the space's organization. (RolesController, RoleCreate; packages.md §8.)
-import { Hono } from "hono";
+// in the space's organization. (RolesController, RoleCreate; lib/cloud_controller/permissions.rb.)
+import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {
   assertCanManageOrg, assertCanManageSpace, canSeeUser, orgAccess, readableRoles, spaceAccess,
@@ -9,7 +9,9 @@ import {
 import type { Db } from "../../db/client";
 import type { Role } from "../../db/schema";
 import type { AppEnv } from "../../env";
+import { routeTable } from "../../http/routes";
 import { parseJson } from "../../http/body";
+import { parseListParams422 } from "../../http/fields";
 import { notFound, unprocessable } from "../../http/errors";
 import { absoluteUrl, v3Page } from "../../http/pagination";
 import { accepted, json } from "../../http/respond";
@@ -22,64 +24,73 @@ import { findSpace } from "../spaces/store";
 import { presentUser } from "../users/present";
 import { findUsersIn } from "../users/store";
 import { presentRole } from "./present";
-import { parseListParams422, roleCreateSchema, roleIncludes, roleListSpec, type RoleCreate, type RoleInclude } from "./schema";
+import { roleCreateSchema, roleIncludes, roleListSpec, type RoleCreate, type RoleInclude } from "./schema";
 import {
   createRole, deleteRole, findRole, findUser, findUsersByName, hasSpaceRolesInOrg, listRoles, ORG_USER_IN_USE, rememberCaller,
   spaceUserMissing, type RoleTarget,
 } from "./store";
 
-export const roleRoutes = new Hono<AppEnv>()
-  .get("/", read, async (c) => {
-    const db = c.get("db");
-    const url = new URL(c.req.url);
-    const params = parseListParams422(url, roleListSpec);
-    const include = roleIncludes(params.lists.include);
-    const { total, rows } = await listRoles(db, params, readableRoles(identityOf(c)));
-    const page = v3Page(c, "/v3/roles", params, total, rows.map(presentRole));
-    return json(c, include.length > 0 ? { ...page, included: await included(db, rows, include) } : page);
-  })
-  .get("/:guid", read, async (c) => {
-    const db = c.get("db");
-    const params = parseListParams422(new URL(c.req.url), { allowed: ["include"], lists: ["include"] });
-    const include = roleIncludes(params.lists.include);
-    const role = await findRole(db, c.req.param("guid"), readableRoles(identityOf(c)));
-    if (!role) throw notFound("Role");
-    const body = presentRole(role);
-    return json(c, include.length > 0 ? { ...body, included: await included(db, [role], include) } : body);
-  })
-  .post("/", write, async (c) => {
-    const db = c.get("db");
-    const who = identityOf(c);
-    const input = await parseJson(c, roleCreateSchema);
-    const target = await authorizeGrant(db, who, input);
-    await rememberCaller(db, who);
-    const user = await resolveUser(db, input, target);
-    if (target.kind === "space" && !(await canSeeUser(db, who, user.guid))) throw spaceUserMissing();
-    const role = await createRole(db, who, input.type, user, target);
-    return json(c, presentRole(role), 201);
-  })
-  .delete("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const who = identityOf(c);
-    const role = await findRole(db, c.req.param("guid"), readableRoles(who));
-    if (!role) throw notFound("Role");
-    let organizationGuid: string | null;
-    if (role.spaceGuid !== null) {
-      const access = await spaceAccess(db, who, role.spaceGuid);
-      assertCanManageSpace(access);
-      organizationGuid = access.organizationGuid;
-    } else {
-      organizationGuid = role.organizationGuid;
-      assertCanManageOrg(await orgAccess(db, who, role.organizationGuid ?? ""));
-      if (role.type === "organization_user" && organizationGuid && (await hasSpaceRolesInOrg(db, role.userGuid, organizationGuid))) {
-        throw unprocessable(ORG_USER_IN_USE);
-      }
+async function rolesIndex(c: Context<AppEnv>) {
+  const db = c.get("db");
+  const url = new URL(c.req.url);
+  const params = parseListParams422(url, roleListSpec);
+  const include = roleIncludes(params.lists.include);
+  const { total, rows } = await listRoles(db, params, readableRoles(identityOf(c)));
+  const page = v3Page(c, "/v3/roles", params, total, rows.map(presentRole));
+  return json(c, include.length > 0 ? { ...page, included: await included(db, rows, include) } : page);
+}
+
+async function rolesShow(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const params = parseListParams422(new URL(c.req.url), { allowed: ["include"], lists: ["include"] });
+  const include = roleIncludes(params.lists.include);
+  const role = await findRole(db, c.req.param("guid"), readableRoles(identityOf(c)));
+  if (!role) throw notFound("Role");
+  const body = presentRole(role);
+  return json(c, include.length > 0 ? { ...body, included: await included(db, [role], include) } : body);
+}
+
+async function rolesCreate(c: Context<AppEnv>) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const input = await parseJson(c, roleCreateSchema);
+  const target = await authorizeGrant(db, who, input);
+  await rememberCaller(db, who);
+  const user = await resolveUser(db, input, target);
+  if (target.kind === "space" && !(await canSeeUser(db, who, user.guid))) throw spaceUserMissing();
+  const role = await createRole(db, who, input.type, user, target);
+  return json(c, presentRole(role), 201);
+}
+
+async function rolesDestroy(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const who = identityOf(c);
+  const role = await findRole(db, c.req.param("guid"), readableRoles(who));
+  if (!role) throw notFound("Role");
+  let organizationGuid: string | null;
+  if (role.spaceGuid !== null) {
+    const access = await spaceAccess(db, who, role.spaceGuid);
+    assertCanManageSpace(access);
+    organizationGuid = access.organizationGuid;
+  } else {
+    organizationGuid = role.organizationGuid;
+    assertCanManageOrg(await orgAccess(db, who, role.organizationGuid ?? ""));
+    if (role.type === "organization_user" && organizationGuid && (await hasSpaceRolesInOrg(db, role.userGuid, organizationGuid))) {
+      throw unprocessable(ORG_USER_IN_USE);
     }
-    const job = await startJob(c, { operation: "role.delete", resourceType: "role", resourceGuid: role.guid }, async () => {
-      await deleteRole(db, who, role, organizationGuid);
-    });
-    return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  }
+  const job = await startJob(c, { operation: "role.delete", resourceType: "role", resourceGuid: role.guid }, async () => {
+    await deleteRole(db, who, role, organizationGuid);
   });
+  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+}
+
+export const roleRoutes = routeTable([
+  ["GET", "/", read, rolesIndex],
+  ["GET", "/:guid", read, rolesShow],
+  ["POST", "/", write, rolesCreate],
+  ["DELETE", "/:guid", write, rolesDestroy],
+]);
 
 /**
  * Where the role goes, and whether `who` may grant it there: the space or organization must be

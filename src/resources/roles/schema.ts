@@ -1,19 +1,17 @@
 import { z } from "zod";
 import { roleTypes, type RoleType } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { parseListParams, type ListParams, type ListSpec } from "../../http/query";
-import { toOneGuid } from "../spaces/relationship";
+import { isObject, toOneGuid } from "../../http/fields";
+import type { ListSpec } from "../../http/query";
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-export const ORGANIZATION_ROLE_TYPES = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"] as const;
-export const SPACE_ROLE_TYPES = ["space_auditor", "space_manager", "space_developer", "space_supporter"] as const;
+const ORGANIZATION_ROLE_TYPES = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"] as const;
+const SPACE_ROLE_TYPES = ["space_auditor", "space_manager", "space_developer", "space_supporter"] as const;
 /** In the reference's order (RoleTypes::ALL_ROLES), as its message lists them. */
 const ALL_ROLE_TYPES: readonly RoleType[] = [...ORGANIZATION_ROLE_TYPES, ...SPACE_ROLE_TYPES];
 export const isSpaceRole = (type: RoleType): boolean => (SPACE_ROLE_TYPES as readonly string[]).includes(type);
 
 /** Who gets the role: a user guid (UAA user_id or client_id), or a username (and origin) known here. */
-export type RoleUser = { guid: string } | { username: string; origin: string | null };
+type RoleUser = { guid: string } | { username: string; origin: string | null };
 
 export interface RoleCreate {
   type: RoleType;
@@ -111,7 +109,7 @@ export const roleListSpec: ListSpec = {
   orderBy: ["created_at", "updated_at"],
 };
 
-export const ROLE_INCLUDES = ["user", "organization", "space"] as const;
+const ROLE_INCLUDES = ["user", "organization", "space"] as const;
 export type RoleInclude = (typeof ROLE_INCLUDES)[number];
 
 /** `include` of the role list and show: user, organization, space. */
@@ -122,18 +120,4 @@ export function roleIncludes(values: readonly string[] | undefined): RoleInclude
     throw new ApiError("UnprocessableEntity", `Invalid included resource: '${bad.join(", ")}'. Valid included resources are: ${ROLE_INCLUDES.map((i) => `'${i}'`).join(", ")}`);
   }
   return [...new Set(values)] as RoleInclude[];
-}
-
-const QUERY_PREFIX = "The query parameter is invalid: ";
-
-/** The role and user lists report bad query parameters as 422, not 400 (the reference's `unprocessable!` there). */
-export function parseListParams422(url: URL, spec: ListSpec): ListParams {
-  try {
-    return parseListParams(url, spec);
-  } catch (err) {
-    if (err instanceof ApiError && err.errorName === "BadQueryParameter") {
-      throw new ApiError("UnprocessableEntity", err.detail.startsWith(QUERY_PREFIX) ? err.detail.slice(QUERY_PREFIX.length) : err.detail);
-    }
-    throw err;
-  }
 }

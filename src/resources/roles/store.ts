@@ -6,8 +6,9 @@ import type { Reads } from "../../db/reads";
 import { auditEvents, organizations, roles, spaces, users, type Role, type RoleType, type User } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { guard, isGuardFailure, isUniqueViolation } from "../../db/batch";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 
 // A plain select, not db.query: the relational builder aliases every column in the condition to its table.
 export async function findRole(db: Db, guid: string, visible: SQL | undefined): Promise<Role | undefined> {

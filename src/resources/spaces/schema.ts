@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { optionalName, requiredName, relationshipsField } from "../../http/fields";
 import type { ListSpec } from "../../http/query";
 import { labelSelectorError, metadataField } from "../../metadata";
-import { optionalName, requiredName, relationshipsField } from "./relationship";
 
 /** POST /v3/spaces (SpaceCreateMessage). Spaces are never suspended here: only organizations are. */
 export const spaceCreateSchema = z.strictObject({

@@ -5,10 +5,11 @@ import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { roles, spaces, type Space } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
 import { purgeAppsStatements } from "../apps/store";
 import type { SpaceCreate, SpaceUpdate } from "./schema";

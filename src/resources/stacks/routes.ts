@@ -1,8 +1,9 @@
 // /v3/stacks: everyone with read scope reads; only admins write.
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import { canWriteGlobally } from "../../auth/permissions";
 import type { AppEnv } from "../../env";
+import { routeTable } from "../../http/routes";
 import type { Stack } from "../../db/schema";
 import { parseJson } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
@@ -32,44 +33,55 @@ async function present(c: Context<AppEnv>, stack: Stack) {
   return presentStack(stack, await loadOneMetadata(c.get("db"), "stack", stack.guid));
 }
 
-export const stackRoutes = new Hono<AppEnv>()
-  .get("/", read, async (c) => {
-    const db = c.get("db");
-    const params = parseListParams(new URL(c.req.url), stackListSpec);
-    // One round trip: the count, and the page with its metadata.
-    const [{ total, rows }] = await runReads(db, stackList(db, params));
-    return json(c, v3Page(c, "/v3/stacks", params, total, rows.map(({ row, metadata }) => presentStack(row, metadata))));
-  })
-  .get("/:guid", read, async (c) => {
-    const db = c.get("db");
-    const guid = c.req.param("guid");
-    // One round trip: the stack and its metadata.
-    const [stack, metadata] = await runReads(db, stackLookup(db, guid), metadataReads(db, "stack", [guid]));
-    if (!stack) throw notFound("Stack");
-    return json(c, presentStack(stack, presentMetadata(metadata, guid)));
-  })
-  .post("/", write, async (c) => {
-    authorizeWrite(c);
-    const input = await parseJson(c, stackCreateSchema);
-    const db = c.get("db");
-    const stack = await createStack(db, input, (guid) => metadataCreateStatements(db, "stack", guid, input.metadata));
-    if (!stack) throw unprocessable("Name must be unique");
-    return json(c, await present(c, stack), 201);
-  })
-  .patch("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const current = await findOr404(c);
-    authorizeWrite(c);
-    const input = await parseJson(c, stackUpdateSchema);
-    const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
-    const stack = await touchStack(db, current.guid, input, patch.statements).catch(patch.rethrow);
-    if (!stack) throw notFound("Stack");
-    return json(c, await present(c, stack));
-  })
-  .delete("/:guid", write, async (c) => {
-    const db = c.get("db");
-    const stack = await findOr404(c);
-    authorizeWrite(c);
-    await deleteStack(db, stack, metadataDeleteStatements(db, "stack", stack.guid));
-    return noContent();
-  });
+async function stacksIndex(c: Context<AppEnv>) {
+  const db = c.get("db");
+  const params = parseListParams(new URL(c.req.url), stackListSpec);
+  // One round trip: the count, and the page with its metadata.
+  const [{ total, rows }] = await runReads(db, stackList(db, params));
+  return json(c, v3Page(c, "/v3/stacks", params, total, rows.map(({ row, metadata }) => presentStack(row, metadata))));
+}
+
+async function stacksShow(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const guid = c.req.param("guid");
+  // One round trip: the stack and its metadata.
+  const [stack, metadata] = await runReads(db, stackLookup(db, guid), metadataReads(db, "stack", [guid]));
+  if (!stack) throw notFound("Stack");
+  return json(c, presentStack(stack, presentMetadata(metadata, guid)));
+}
+
+async function stacksCreate(c: Context<AppEnv>) {
+  authorizeWrite(c);
+  const input = await parseJson(c, stackCreateSchema);
+  const db = c.get("db");
+  const stack = await createStack(db, input, (guid) => metadataCreateStatements(db, "stack", guid, input.metadata));
+  if (!stack) throw unprocessable("Name must be unique");
+  return json(c, await present(c, stack), 201);
+}
+
+async function stacksUpdate(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const current = await findOr404(c);
+  authorizeWrite(c);
+  const input = await parseJson(c, stackUpdateSchema);
+  const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
+  const stack = await touchStack(db, current.guid, input, patch.statements).catch(patch.rethrow);
+  if (!stack) throw notFound("Stack");
+  return json(c, await present(c, stack));
+}
+
+async function stacksDestroy(c: Context<AppEnv, "/:guid">) {
+  const db = c.get("db");
+  const stack = await findOr404(c);
+  authorizeWrite(c);
+  await deleteStack(db, stack, metadataDeleteStatements(db, "stack", stack.guid));
+  return noContent();
+}
+
+export const stackRoutes = routeTable([
+  ["GET", "/", read, stacksIndex],
+  ["GET", "/:guid", read, stacksShow],
+  ["POST", "/", write, stacksCreate],
+  ["PATCH", "/:guid", write, stacksUpdate],
+  ["DELETE", "/:guid", write, stacksDestroy],
+]);

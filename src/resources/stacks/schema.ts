@@ -5,8 +5,8 @@ import { isBlank, labelSelectorError, metadataField } from "../../metadata";
 const text = (max = 250) => z.string({ error: "must be a string" }).max(max, `is too long (maximum is ${max} characters)`);
 
 /** The reference's StackStates::VALID_STATES, in its order. */
-export const STACK_STATES = ["ACTIVE", "RESTRICTED", "DEPRECATED", "DISABLED"] as const;
-export type StackState = (typeof STACK_STATES)[number];
+const STACK_STATES = ["ACTIVE", "RESTRICTED", "DEPRECATED", "DISABLED"] as const;
+type StackState = (typeof STACK_STATES)[number];
 
 // StackCreateMessage / StackUpdateMessage: a state, when given, must be one of them (null too is refused).
 const state = z.custom<StackState>((v) => (STACK_STATES as readonly unknown[]).includes(v), {

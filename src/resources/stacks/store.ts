@@ -3,9 +3,10 @@ import { timestamp, type Db } from "../../db/client";
 import { annotations, apps, labels, stacks, type Stack } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata";
 import { guard, isGuardFailure, runBatch, type Statement } from "../../db/batch";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
 import type { StackCreate, StackUpdate } from "./schema";
@@ -67,7 +68,7 @@ export async function touchStack(db: Db, guid: string, input: StackUpdate, extra
 }
 
 /** The buildpack apps whose lifecycle names the stack `name` (an SQL expression). */
-export const appsOnStack = (name: SQL) =>
+const appsOnStack = (name: SQL) =>
   sql`SELECT 1 FROM ${apps} WHERE ${apps.lifecycleType} = 'buildpack' AND json_extract(${apps.lifecycleData}, '$.stack') = ${name}`;
 
 /**

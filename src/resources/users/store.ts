@@ -1,9 +1,10 @@
 import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { users, type User } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
-import { allOf, commonConditions, inList, orderBy, type ListParams } from "../../http/query";
+import type { ListParams } from "../../http/query";
 import { labelSelectorCondition, type Metadata } from "../../metadata";
 import { firstRowOf, mapReads, type Reads } from "../../db/reads";
 import {
