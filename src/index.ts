@@ -12,6 +12,7 @@ import { stackRoutes } from "./resources/stacks/routes";
 import { buildpackV3Routes } from "./resources/buildpacks/routes";
 import { buildpackV2Routes } from "./resources/buildpacks/routes-v2";
 import { organizationRoutes } from "./resources/organizations/routes";
+import { organizationQuotaRoutes } from "./resources/organization_quotas/routes";
 import { spaceRoutes } from "./resources/spaces/routes";
 import { appRoutes } from "./resources/apps/routes";
 import { roleRoutes } from "./resources/roles/routes";
@@ -34,6 +35,7 @@ app.route("/v3/stacks", stackRoutes);
 app.route("/v2/buildpacks", buildpackV2Routes);
 app.route("/v3/buildpacks", buildpackV3Routes);
 app.route("/v3/organizations", organizationRoutes);
+app.route("/v3/organization_quotas", organizationQuotaRoutes);
 app.route("/v3/spaces", spaceRoutes);
 // The nested package list is mounted before /v3/apps so that it wins.
 app.route("/v3/apps/:appGuid/packages", appPackageRoutes);
