@@ -1,4 +1,4 @@
-// npm run bench [-- --only=all | --only=request,scaling,bits,bundle,bits200,dbsize,cpu,multipart,match] [--sizes=10,100,500]
+// npm run bench [-- --only=all | --only=request,scaling,bits,presign,bundle,bits200,dbsize,cpu,multipart,match] [--sizes=10,100,500]
 //   [--seconds=4] [--connections=4] [--rounds=2] [--packages=100000] [--rows=20000] [--cpu-requests=100] [--cpu-mib=64]
 //   [--port=8797] [--keep] [--out=bench/results/latest.json]
 //
@@ -28,8 +28,8 @@ import { startWorker, wrangler } from "./lib/worker.mjs";
 import { MiB, multipartUpload, streamedZip } from "./lib/zip.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const SCENARIOS = ["bundle", "request", "scaling", "bits", "bits200", "dbsize", "cpu", "multipart", "match"];
-const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits", "dbsize", "cpu"];
+const SCENARIOS = ["bundle", "request", "scaling", "bits", "presign", "bits200", "dbsize", "cpu", "multipart", "match"];
+const DEFAULT_SCENARIOS = ["bundle", "request", "scaling", "bits", "presign", "dbsize", "cpu"];
 
 const { values: opts } = parseArgs({
   options: {
@@ -76,7 +76,7 @@ const T0 = Date.now();
 const state = mkdtempSync(join(tmpdir(), "cf-bits-bench-"));
 const dirs = {
   small: join(state, "d1-1k"), large: join(state, "d1-large"), bare: join(state, "bare"), dist: join(state, "dist"), sql: join(state, "sql"),
-  dbsize: join(state, "d1-dbsize"), multipart: join(state, "multipart"), pool: join(state, "d1-pool"),
+  dbsize: join(state, "d1-dbsize"), presign: join(state, "d1-presign"), multipart: join(state, "multipart"), pool: join(state, "d1-pool"),
 };
 const secret = newSecret();
 const envFile = join(state, "bench.env");
@@ -409,6 +409,58 @@ async function bits(app, bare, token) {
       ]);
     }
   }
+}
+
+/**
+ * 5. Presigned downloads: with R2 S3 credentials configured (made-up ones: nothing is fetched from R2's
+ * S3 endpoint), GET /v3/packages/:guid/download answers 302 after its authorization, D1 reads and audit
+ * write. Its answer time must not depend on the package's size (1 and 100 MiB within 1.2x), and is
+ * shown against the bare worker's one D1 read. Its own Worker: the bits scenario's downloads stream.
+ */
+async function presign(bare, token) {
+  await prepareDatabase({ cwd: ROOT, persistTo: dirs.presign, total: SMALL, sqlDir: dirs.sql });
+  const credentials = [
+    "R2_ACCESS_KEY_ID:bench-access-key", "R2_SECRET_ACCESS_KEY:bench-secret-key",
+    "R2_S3_ENDPOINT:https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com", "R2_BUCKET_NAME:cf-bits-api-bits",
+  ].flatMap((v) => ["--var", v]);
+  const app = await start("app-presign", [...workerArgs(dirs.presign), ...credentials], PORT + 4);
+  const appGuid = await createApp(app, token, "bench-presign");
+  const sizes = [1, 100];
+  const packages = {};
+  for (const sizeMiB of sizes) {
+    const pkg = await createBitsPackage(app, token, appGuid);
+    await uploadPackage(app, token, pkg, streamedZip(sizeMiB * MiB));
+    const res = await fetch(`${app.url}/v3/packages/${pkg}/download`, { headers: { authorization: `bearer ${token}` }, redirect: "manual" });
+    await res.arrayBuffer();
+    if (res.status !== 302 || !res.headers.get("location")?.includes("X-Amz-Signature=")) throw new Error(`presigned download answered ${res.status}`);
+    packages[sizeMiB] = pkg;
+  }
+  const runs = Object.fromEntries(sizes.map((s) => [s, []]));
+  const base = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    base.push(await load(bare, "/d1?n=1"));
+    for (const sizeMiB of sizes) {
+      runs[sizeMiB].push(await measure({
+        url: `${app.url}/v3/packages/${packages[sizeMiB]}/download`, headers: { authorization: `bearer ${token}` },
+        connections: CONNECTIONS, seconds: SECONDS, redirects: true,
+      }));
+    }
+  }
+  await app.stop();
+  const summary = (list) => ({ rps: mean(list.map((x) => x.rps)), p50: mean(list.map((x) => x.p50)), p99: mean(list.map((x) => x.p99)) });
+  const floor = summary(base);
+  const bySize = Object.fromEntries(sizes.map((s) => [s, summary(runs[s])]));
+  // How much slower the 100 MiB package's redirect is than the 1 MiB one's: inverse throughput at fixed concurrency.
+  const sizeRatio = bySize[1].rps / bySize[100].rps;
+  results.presign = { sizes: bySize, d1Floor: floor, sizeRatio, runs, baseline: base };
+  for (const sizeMiB of sizes) {
+    const x = bySize[sizeMiB];
+    log(`presign: ${sizeMiB} MiB package ${fmt(x.rps)} req/s (p50 ${x.p50} ms) vs bare D1 read ${fmt(floor.rps)} req/s (p50 ${floor.p50} ms)`);
+    rows.push(["presign", `302 download, ${sizeMiB} MiB package  req/s (p50)`, `${fmt(x.rps)} (${fmt(x.p50, 1)} ms)`, `${fmt(floor.rps)} (${fmt(floor.p50, 1)} ms) (bare, 1 D1 read)`,
+      (x.rps / floor.rps).toFixed(2), "(diagnosis)", ""]);
+  }
+  rows.push(["presign", "302 download, 100 MiB vs 1 MiB package", `x${sizeRatio.toFixed(2)} slower`, "", sizeRatio.toFixed(2), "within 1.2x",
+    target("presigned download 100 MiB vs 1 MiB (slowdown)", Math.max(sizeRatio, 1 / sizeRatio), 1.2, "max")]);
 }
 
 /**
@@ -836,7 +888,7 @@ let exitCode = 0;
 try {
   await bundle(); // always: the dev server runs this bundle
   const needLarge = wants("scaling");
-  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("bits200") || wants("cpu") || wants("match");
+  const needApp = wants("request") || wants("scaling") || wants("bits") || wants("presign") || wants("bits200") || wants("cpu") || wants("match");
   if (needApp) {
     log(`seeding: 1,000 packages${needLarge ? ` and ${fmt(LARGE)} packages` : ""} straight into local D1`);
     const seeded = await Promise.all([
@@ -854,7 +906,7 @@ try {
     log(`seeded in ${seeded.filter(Boolean).map((s) => `${s.toFixed(1)} s`).join(" / ")}`);
 
     const app = await start("app", workerArgs(dirs.small), PORT);
-    const bare = wants("bits") || wants("request") || wants("bits200") || wants("cpu") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
+    const bare = wants("bits") || wants("request") || wants("presign") || wants("bits200") || wants("cpu") ? await start("bare", [join(ROOT, "bench", "bare-worker", "index.js"), "-c", join(ROOT, "bench", "bare-worker", "wrangler.toml"), "--persist-to", dirs.bare], PORT + 2) : null;
     startupRows(app, bare);
     const token = await signToken(secret, { ttlSeconds: 3 * 3600 });
     results.idleMemory = { appRuntime: memory(app.runtimePid).rss, appProxy: app.proxyPid ? memory(app.proxyPid).rss : null };
@@ -867,10 +919,11 @@ try {
       await plans(token);
     }
     if (wants("bits")) await bits(app, bare, token);
+    if (wants("presign")) await presign(bare, token);
     if (wants("bits200")) await bits200(app, bare, token);
     if (wants("cpu")) await cpu(app, bare, token);
     if (wants("match")) {
-      const full = await start("app-pool", workerArgs(dirs.pool), PORT + 5);
+      const full = await start("app-pool", workerArgs(dirs.pool), PORT + 6);
       await matchScenario(app, full, await signToken(secret, { user: MATCH_USER, scopes: ["cloud_controller.read", "cloud_controller.write"], ttlSeconds: 3600 }));
       await full.stop();
     }
@@ -881,7 +934,7 @@ try {
     await multipart(async () => {
       const worker = await startWorker({
         name: "multipart", args: [join(dir, "index.js"), "-c", join(dir, "wrangler.toml"), "--persist-to", dirs.multipart],
-        port: PORT + 4, cwd: ROOT, logFile: join(state, "multipart.log"),
+        port: PORT + 5, cwd: ROOT, logFile: join(state, "multipart.log"),
       });
       workers.push(worker); // stopped by cleanup() too, should the run be interrupted
       return worker;

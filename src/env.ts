@@ -16,12 +16,17 @@ export type Bindings = Env & {
   DB_ENCRYPTION_KEYS?: string;
   /** The label of the key new values are encrypted under; may be left out with exactly one key. */
   DB_ENCRYPTION_CURRENT_KEY_LABEL?: string;
+  /** R2 S3 credentials (secrets); with the vars R2_S3_ENDPOINT and R2_BUCKET_NAME, downloads answer 302 to a presigned URL. */
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
 };
 
 type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;
+  /** The request's token, verified once for whoever asks first (the rate limiter, the auth middleware). */
+  verification: Promise<Identity>;
   db: Db;
 };
 

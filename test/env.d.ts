@@ -6,5 +6,7 @@ declare namespace Cloudflare {
     DB_ENCRYPTION_CURRENT_KEY_LABEL?: string;
     UAA_ISSUER?: string;
     EXTERNAL_URL?: string;
+    TEST_RATE_LIMITER_LOW: RateLimit;
+    TEST_RATE_LIMITER_UNAUTHENTICATED_LOW: RateLimit;
   }
 }

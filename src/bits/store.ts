@@ -581,7 +581,8 @@ function ifRangeAllows(header: string | null, head: R2Object): boolean {
   return !Number.isNaN(date) && Math.floor(head.uploaded.getTime() / 1000) <= Math.floor(date / 1000);
 }
 
-function contentDisposition(filename: string): string {
+/** `attachment` with an ASCII fallback name and the UTF-8 one (RFC 6266). */
+export function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

@@ -12,6 +12,7 @@ import { readBodyText } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { v2Page } from "../../http/pagination";
 import { json, noContent } from "../../http/respond";
+import { presignedRedirect } from "../../bits/presign";
 import { bitsResponse, deleteBits } from "../../bits/store";
 import { startJob } from "../../jobs/jobs";
 import { presentV2Job } from "../../jobs/present";
@@ -180,7 +181,10 @@ async function buildpacksV2Download(c: Context<AppEnv, "/:guid/download">) {
   if (!isAdmin(identityOf(c))) throw new ApiError("NotAuthorized");
   const bp = await findOr404(c);
   if (bp.bitsKey === null) throw unknownRequest();
-  const res = await bitsResponse(c.env.BITS, bp.bitsKey, c.req.raw, { filename: bp.filename ?? `${bp.name}.zip` });
+  const filename = bp.filename ?? `${bp.name}.zip`;
+  const redirect = await presignedRedirect(c.env, c.req.raw, bp.bitsKey, filename);
+  if (redirect !== null) return redirect;
+  const res = await bitsResponse(c.env.BITS, bp.bitsKey, c.req.raw, { filename });
   if (!res) throw unknownRequest();
   return res;
 }

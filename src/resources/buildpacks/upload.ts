@@ -5,6 +5,7 @@
 //
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
+import { parseAllDocuments } from "yaml";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { BUILDPACKS_PREFIX, newBuildpackBitsKey } from "../../bits/keys";
 import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
@@ -139,30 +140,26 @@ async function manifestStack(bucket: R2Bucket, key: string): Promise<string | un
 }
 
 /**
- * The top-level `stack:` scalar of a YAML mapping document (a deliberately small reading: buildpack
- * manifests are block mappings). Undefined when absent or empty; null when the document is not a
- * block mapping.
+ * The `stack` of a manifest, read as the reference does (`YAML.safe_load`, then `manifest[:stack]`):
+ * undefined when the document is empty or names no stack (null or ""), null when the text is not valid
+ * YAML, not a mapping, or names a stack that is not a string.
  */
 function topLevelStack(text: string): string | undefined | null {
-  let stack: string | undefined;
-  for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
-    if (raw.trim() === "" || raw.trimStart().startsWith("#") || raw === "---" || raw === "...") continue;
-    if (/^[ \t]/.test(raw)) {
-      if (raw.startsWith("\t")) return null; // YAML forbids tabs for indentation
-      continue; // nested content of some other key
-    }
-    const m = /^("[^"]*"|'[^']*'|[^\s:#][^:#]*?)\s*:(?:\s+(.*)|)$/.exec(raw);
-    if (!m) {
-      if (raw.startsWith("- ")) return null; // a sequence document, not a mapping
-      return null;
-    }
-    const key = m[1]!.replace(/^["']|["']$/g, "");
-    if (key !== "stack") continue;
-    const value = (m[2] ?? "").replace(/\s+#.*$/, "").trim();
-    const unquoted = /^"(.*)"$/.exec(value)?.[1] ?? /^'(.*)'$/.exec(value)?.[1] ?? value;
-    stack = unquoted === "" || unquoted === "~" || unquoted === "null" ? undefined : unquoted;
+  let manifest: unknown;
+  try {
+    // The first document, as Psych's safe_load; duplicate keys are allowed there (the last one wins).
+    const documents = parseAllDocuments(text, { uniqueKeys: false });
+    if (!Array.isArray(documents)) return undefined; // no document at all
+    if (documents.some((d) => d.errors.length > 0)) return null;
+    manifest = documents[0]?.toJS({ maxAliasCount: 100 });
+  } catch {
+    return null; // e.g. aliases expanding past the bound
   }
-  return stack;
+  if (manifest === null || manifest === undefined) return undefined;
+  if (typeof manifest !== "object" || Array.isArray(manifest)) return null;
+  const stack = (manifest as Record<string, unknown>)["stack"];
+  if (stack === null || stack === undefined || stack === "") return undefined;
+  return typeof stack === "string" ? stack : null;
 }
 
 // ---------------------------------------------------------------------------------------------

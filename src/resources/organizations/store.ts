@@ -2,7 +2,7 @@ import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
-import { organizations, roles, spaces, type Organization } from "../../db/schema";
+import { organizationQuotas, organizations, roles, spaces, type Organization } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
 import type { ListParams } from "../../http/query";
 import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements } from "../../metadata";
@@ -39,6 +39,8 @@ export async function createOrg(db: Db, who: Identity, input: OrgCreate): Promis
   const guid = crypto.randomUUID();
   const insert = db.insert(organizations).values({
     guid, name: input.name, suspended: input.suspended ?? false, createdAt: timestamp(),
+    // Named here, not left to the trigger, so that RETURNING shows it.
+    quotaGuid: sql`(SELECT ${organizationQuotas.guid} FROM ${organizationQuotas} WHERE ${organizationQuotas.isDefault} = 1)`,
   }).returning();
   const rest: Statement[] = [
     ...metadataCreateStatements(db, "organization", guid, input.metadata),

@@ -262,9 +262,10 @@ async function packagesDownload(c: Context<AppEnv, "/:guid/download">) {
   const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
   if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
   const key = downloadableKey(pkg);
-  const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
-  // Hono answers HEAD with the GET handler; a HEAD downloads nothing, so it records nothing.
-  if (c.req.raw.method === "GET" && (response.status === 200 || response.status === 206)) {
+  const response = await packageDownload(c.env, key, c.req.raw, pkg);
+  // A download is bytes served or a URL handed out (a 304 or 416 serves nothing); Hono answers HEAD
+  // with the GET handler, and a HEAD downloads nothing, so it records nothing.
+  if (c.req.raw.method === "GET" && (response.status === 200 || response.status === 206 || response.status === 302)) {
     await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
   }
   return response;

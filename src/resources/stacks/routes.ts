@@ -57,7 +57,7 @@ async function stacksUpdate(c: Context<AppEnv, "/:guid">) {
   requireAdminWrite(c);
   const input = await parseJson(c, stackUpdateSchema);
   const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
-  const stack = await touchStack(db, current.guid, patch.statements).catch(patch.rethrow);
+  const stack = await touchStack(db, current.guid, input, patch.statements).catch(patch.rethrow);
   if (!stack) throw notFound("Stack");
   return json(c, await present(c, stack));
 }
@@ -66,7 +66,7 @@ async function stacksDestroy(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const stack = await findOr404(c);
   requireAdminWrite(c);
-  await deleteStack(db, stack.guid, metadataDeleteStatements(db, "stack", stack.guid));
+  await deleteStack(db, stack, metadataDeleteStatements(db, "stack", stack.guid));
   return noContent();
 }
 
