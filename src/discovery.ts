@@ -28,8 +28,9 @@ function rootInfo(c: Context<AppEnv>) {
       bits_service: null,
       cloud_controller_v2: { href: `${origin}/v2`, meta: { version: V2_API_VERSION } },
       cloud_controller_v3: { href: `${origin}/v3`, meta: { version: V3_API_VERSION } },
-      network_policy_v0: null,
-      network_policy_v1: null,
+      // Objects always, as the reference's root_controller.rb: clients read `.href` without a null check.
+      network_policy_v0: { href: `${origin}/networking/v0/external` },
+      network_policy_v1: { href: `${origin}/networking/v1/external` },
       login: uaa,
       uaa,
       credhub: null,

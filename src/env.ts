@@ -8,14 +8,25 @@ export type Bindings = Env & {
   UAA_ISSUER?: string;
   /** Origin used in absolute links; else the request's. */
   EXTERNAL_URL?: string;
-  /** HS256/384/512 shared secret for local development tokens. */
+  /** HS256/384/512 shared secret for local development tokens; at least 32 bytes, ignored in production. */
   TOKEN_SIGNING_SECRET?: string;
+  /** "production" only in `[env.production.vars]`: development tokens are refused there. */
+  DEPLOYMENT_ENVIRONMENT?: string;
+  /** Secret: JSON `{"<label>": "<base64 of 32 bytes>"}`, the keys of encrypted values (db/encryption.ts). */
+  DB_ENCRYPTION_KEYS?: string;
+  /** The label of the key new values are encrypted under; may be left out with exactly one key. */
+  DB_ENCRYPTION_CURRENT_KEY_LABEL?: string;
+  /** R2 S3 credentials (secrets); with the vars R2_S3_ENDPOINT and R2_BUCKET_NAME, downloads answer 302 to a presigned URL. */
+  R2_ACCESS_KEY_ID?: string;
+  R2_SECRET_ACCESS_KEY?: string;
 };
 
 type Variables = {
   requestId: string;
   /** Who is asking; set by the auth middleware on authenticated routes. */
   identity: Identity;
+  /** The request's token, verified once for whoever asks first (the rate limiter, the auth middleware). */
+  verification: Promise<Identity>;
   db: Db;
 };
 

@@ -1,17 +1,19 @@
 // The app: middleware order, route mounting, error handling, and the scheduled sweep.
 import { Hono } from "hono";
 import type { AppEnv, Bindings } from "./env";
-import { database } from "./db/client";
+import { d1Session } from "./db/session";
 import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
 import { consumePoolMessages } from "./pool/fill";
 import { ApiError, renderError } from "./http/errors";
 import { standardHeaders } from "./http/headers";
+import { rateLimits } from "./http/rate-limits";
 import { v2JobRoutes, v3JobRoutes } from "./jobs/routes";
 import { stackRoutes } from "./resources/stacks/routes";
 import { buildpackV3Routes } from "./resources/buildpacks/routes";
 import { buildpackV2Routes } from "./resources/buildpacks/routes-v2";
 import { organizationRoutes } from "./resources/organizations/routes";
+import { organizationQuotaRoutes } from "./resources/organization_quotas/routes";
 import { spaceRoutes } from "./resources/spaces/routes";
 import { appRoutes } from "./resources/apps/routes";
 import { roleRoutes } from "./resources/roles/routes";
@@ -23,10 +25,9 @@ import { resourceMatchRoutes } from "./resources/resource_matches/routes";
 const app = new Hono<AppEnv>();
 
 app.use(standardHeaders);
-app.use(async (c, next) => {
-  c.set("db", database(c.env.DB));
-  await next();
-});
+// Before any D1 work: a limited request costs one token verification and one counter.
+app.use(rateLimits);
+app.use(d1Session);
 
 app.route("/", discoveryRoutes);
 app.route("/v3/jobs", v3JobRoutes);
@@ -35,6 +36,7 @@ app.route("/v3/stacks", stackRoutes);
 app.route("/v2/buildpacks", buildpackV2Routes);
 app.route("/v3/buildpacks", buildpackV3Routes);
 app.route("/v3/organizations", organizationRoutes);
+app.route("/v3/organization_quotas", organizationQuotaRoutes);
 app.route("/v3/spaces", spaceRoutes);
 // The nested package list is mounted before /v3/apps so that it wins.
 app.route("/v3/apps/:appGuid/packages", appPackageRoutes);

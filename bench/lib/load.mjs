@@ -9,15 +9,17 @@ function run(options) {
 
 /**
  * Loads `url` for `seconds` with `connections` connections (after `warmupSeconds` unmeasured) and
- * returns { rps, p50, p99, requests, non2xx, errors }. Any non-2xx answer or error fails the run: a
- * fast 404 must never pass for a fast endpoint.
+ * returns { rps, p50, p99, requests, non2xx, errors }. Any answer outside the expected class (2xx, or
+ * 3xx with `redirects`: never followed) or error fails the run: a fast 404 must never pass for a fast
+ * endpoint.
  */
-export async function measure({ url, headers = {}, connections, seconds, warmupSeconds = 1 }) {
+export async function measure({ url, headers = {}, connections, seconds, warmupSeconds = 1, redirects = false }) {
   const common = { url, headers, connections, pipelining: 1, timeout: 10 };
   if (warmupSeconds > 0) await run({ ...common, duration: warmupSeconds });
   const r = await run({ ...common, duration: seconds });
-  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) {
-    throw new Error(`load on ${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts of ${r.requests.total}`);
+  const unexpected = redirects ? r["1xx"] + r["2xx"] + r["4xx"] + r["5xx"] : r.non2xx;
+  if (unexpected > 0 || r.errors > 0 || r.timeouts > 0) {
+    throw new Error(`load on ${url}: ${unexpected} answers not ${redirects ? "3xx" : "2xx"}, ${r.errors} errors, ${r.timeouts} timeouts of ${r.requests.total}`);
   }
   return {
     rps: r.requests.average,

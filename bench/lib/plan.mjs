@@ -38,6 +38,13 @@ class RecordingD1 {
   prepare(sql) {
     return new RecordingStatement(this, sql, []);
   }
+  /** A D1 session (src/db/session.ts) reads and writes the same database here: its statements are recorded alike. */
+  withSession() {
+    return this;
+  }
+  getBookmark() {
+    return null;
+  }
   async batch(statements) {
     this.roundTrips++;
     this.inBatch = true;
@@ -95,6 +102,8 @@ export async function bundleAppForNode({ root, outfile }) {
     platform: "node",
     format: "esm",
     target: "node22",
+    // CommonJS dependencies (yaml) require Node's built-ins; an ESM bundle has no `require` of its own.
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     outfile,
     logLevel: "silent",
   });

@@ -4,7 +4,7 @@ import type { Identity } from "../auth/token";
 import { timestamp, type Db } from "../db/client";
 import { auditEvents } from "../db/schema";
 
-interface AuditEventInput {
+export interface AuditEventInput {
   /** e.g. "audit.app.package.create", "audit.buildpack.update" */
   type: string;
   actor: Identity;
@@ -13,14 +13,12 @@ interface AuditEventInput {
   organizationGuid?: string | null;
   /** The event's metadata: request fields (secrets redacted), guids. */
   data?: Record<string, unknown>;
-  /** The event's own guid, when the caller must be able to name it later; else a fresh one. */
-  guid?: string;
 }
 
 /** The insert for one audit event, to run alone or inside the caller's `db.batch([...])`. */
 export function auditEventInsert(db: Db, event: AuditEventInput) {
   return db.insert(auditEvents).values({
-    guid: event.guid ?? crypto.randomUUID(),
+    guid: crypto.randomUUID(),
     type: event.type,
     actorGuid: event.actor.guid,
     actorType: event.actor.isClient ? "client" : "user",

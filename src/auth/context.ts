@@ -4,7 +4,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../http/errors";
 import { isV2 } from "../http/respond";
-import { verifyAuthorization, type Identity } from "./token";
+import { developmentSecret, verifyAuthorization, type Identity } from "./token";
+import { assertIdentityKind } from "./kind";
 import { READ_SCOPES, WRITE_SCOPES } from "./permissions";
 
 type Access = "read" | "write";
@@ -15,12 +16,8 @@ type Access = "read" | "write";
  */
 export function authenticated(access: Access): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const identity = await verifyAuthorization(c.req.header("Authorization"), {
-      uaaUrl: c.env.UAA_URL,
-      issuer: c.env.UAA_ISSUER || undefined,
-      audience: c.env.TOKEN_AUDIENCE || "cloud_controller",
-      signingSecret: c.env.TOKEN_SIGNING_SECRET || undefined,
-    });
+    const identity = await verifiedCaller(c);
+    await assertIdentityKind(c.get("db"), identity);
     c.set("identity", identity);
     const needed = access === "read" ? READ_SCOPES : WRITE_SCOPES;
     if (!needed.some((s) => identity.scopes.has(s))) {
@@ -32,6 +29,24 @@ export function authenticated(access: Access): MiddlewareHandler<AppEnv> {
 
 export const read = authenticated("read");
 export const write = authenticated("write");
+
+/**
+ * The request's Authorization header verified, once per request: the rate limiter asks before the
+ * route's auth middleware does, and both get the same answer (an identity or the same ApiError).
+ */
+export function verifiedCaller(c: Context<AppEnv>): Promise<Identity> {
+  let verification = c.get("verification");
+  if (verification === undefined) {
+    verification = verifyAuthorization(c.req.header("Authorization"), {
+      uaaUrl: c.env.UAA_URL,
+      issuer: c.env.UAA_ISSUER || undefined,
+      audience: c.env.TOKEN_AUDIENCE || "cloud_controller",
+      signingSecret: developmentSecret(c.env.TOKEN_SIGNING_SECRET, c.env.DEPLOYMENT_ENVIRONMENT),
+    });
+    c.set("verification", verification);
+  }
+  return verification;
+}
 
 /** The identity of an authenticated request. */
 export function identityOf(c: Context<AppEnv>): Identity {

@@ -7,7 +7,7 @@ import type { AnyDb } from "../db/batch";
 import type { Db } from "../db/client";
 import { firstRowOf, mapReads, runReads, type Reads } from "../db/reads";
 import { organizations, roles, spaces, type RoleType } from "../db/schema";
-import { ApiError } from "../http/errors";
+import { ApiError, notFound } from "../http/errors";
 import type { Identity } from "./token";
 
 export const scopes = {
@@ -34,6 +34,15 @@ export const canWriteGlobally = isAdmin;
 /** admin and admin_read_only may read secrets anywhere (global_auditor may not). */
 const canReadSecretsGlobally = (who: Identity): boolean =>
   isAdmin(who) || who.scopes.has(scopes.adminReadOnly);
+
+/**
+ * A record in a space or organization the caller may not read is reported as missing: 404
+ * CF-ResourceNotFound "<what> not found" for both, so a read never reveals what exists elsewhere.
+ */
+export function readableOr404<T>(record: T | null | undefined, access: { canRead: boolean }, what: string): T {
+  if (!record || !access.canRead) throw notFound(what);
+  return record;
+}
 
 /** Space roles that may read a space; an organization manager reads every space of the org. */
 const SPACE_READ_ROLES: readonly RoleType[] = ["space_developer", "space_manager", "space_auditor", "space_supporter"];

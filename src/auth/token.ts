@@ -1,7 +1,7 @@
 // UAA token verification, as the reference does it (lib/cloud_controller/uaa/uaa_token_decoder.rb)
 // without its upload loophole: RSA keys from {UAA_URL}/token_keys (cached per isolate, fetched again when
 // a token names a key we do not have), the issuer check, audience, expiry, jti, identity. HS256/384/512
-// tokens pass only when TOKEN_SIGNING_SECRET is set (local development).
+// tokens pass only with a development secret (`developmentSecret`): never in production.
 import { decodeProtectedHeader, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { ApiError } from "../http/errors";
 
@@ -20,7 +20,21 @@ interface TokenConfig {
   /** Expected issuer; when absent it is read from the UAA's OpenID configuration. */
   issuer?: string | undefined;
   audience: string;
+  /** The HMAC secret of development tokens (see `developmentSecret`); absent, they are refused. */
   signingSecret?: string | undefined;
+}
+
+/** The shortest TOKEN_SIGNING_SECRET used, in bytes (RFC 7518 §3.2: at least the hash size of HS256). */
+const MIN_SIGNING_SECRET_BYTES = 32;
+
+/**
+ * The HMAC secret development tokens are checked with, or undefined when they are refused: in
+ * production (`DEPLOYMENT_ENVIRONMENT = "production"`, which only `[env.production.vars]` sets), even
+ * if a secret was bound there by mistake, and everywhere for a secret shorter than 32 bytes.
+ */
+export function developmentSecret(secret: string | undefined, deployment: string | undefined): string | undefined {
+  if (deployment === "production" || !secret) return undefined;
+  return new TextEncoder().encode(secret).length >= MIN_SIGNING_SECRET_BYTES ? secret : undefined;
 }
 
 const RSA_ALGS = new Set(["RS256", "RS384", "RS512"]);
@@ -118,16 +132,27 @@ function hmacKey(secret: string, alg: string): Promise<CryptoKey> {
   return key;
 }
 
-/** jose's verification: signature with exactly `alg`, audience, issuer, exp (no skew), jti present. */
-function verifyWith(
+/**
+ * jose's verification: signature with exactly `alg`, issuer, exp (no skew), jti present; then the
+ * audience, which jose would compare whole when it is a string.
+ */
+async function verifyWith(
   token: string, key: CryptoKey | Uint8Array, alg: string, config: TokenConfig, issuer: string,
 ): Promise<JWTPayload> {
-  return jwtVerify(token, key, {
+  const { payload } = await jwtVerify(token, key, {
     algorithms: [alg],
-    audience: config.audience,
     issuer,
     requiredClaims: ["exp", "jti"],
-  }).then((r) => r.payload);
+  });
+  if (!audiencesOf(payload.aud).includes(config.audience)) throw invalid();
+  return payload;
+}
+
+/** `aud`: an array, or a string split on whitespace, as the reference's UAA library reads it (cf-uaa-lib `TokenCoder.decode`, `Util.arglist`). */
+function audiencesOf(aud: unknown): string[] {
+  if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === "string");
+  if (typeof aud === "string") return aud.split(/\s+/).filter(Boolean);
+  return [];
 }
 
 const isIssuerMismatch = (err: unknown): boolean =>

@@ -51,6 +51,18 @@ interface PutBitsOptions {
    * unknown-length path then enforces the limit) or with `length`. `key` must be a fresh key.
    */
   expectedLength?: number;
+  /**
+   * With `expectedLength`: the most bytes the body may fall short of it (default MAX_SHORTFALL). A
+   * shorter body is a BitsLengthMismatchError and nothing is stored: the put is never padded with more
+   * than this many bytes that were not received.
+   */
+  maxShortfall?: number;
+  /**
+   * With `expectedLength`: asked once the body has ended, whether nothing followed it in its request
+   * (a multipart part's `last`). A body that is last and shorter than expected is a
+   * BitsLengthMismatchError before any padding: the Content-Length claimed bytes that never came.
+   */
+  endedLast?: () => boolean | undefined;
   /** Stored Content-Type; default application/zip. */
   contentType?: string;
   customMetadata?: Record<string, string>;
@@ -110,7 +122,8 @@ export async function putBits(
   if (options.length !== undefined) return putKnownLength(bucket, key, body, options.length, maxBytes, put);
   const expected = options.expectedLength;
   if (expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected <= maxBytes) {
-    return putExpectedLength(bucket, key, body, expected, maxBytes, put);
+    const shortfall = { max: options.maxShortfall ?? MAX_SHORTFALL, endedLast: options.endedLast ?? (() => undefined) };
+    return putExpectedLength(bucket, key, body, expected, maxBytes, shortfall, put);
   }
 
   const partSize = options.partSize ?? PART_SIZE;
@@ -185,27 +198,46 @@ async function putKnownLength(
   }
   const input = new ByteReader(body);
   const hasher = new Hasher();
-  const fixed = new FixedLengthStream(length);
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
-  const putting = bucket.put(key, fixed.readable, put);
-  const putFailed = putting.then(() => new Promise<never>(() => undefined));
-  putFailed.catch(() => undefined);
+  const target = fixedLengthPut(bucket, key, length, put);
   try {
-    const written = await writeBatches(input, length, hasher, (bytes) => Promise.race([writer.write(bytes), putFailed]));
+    const written = await writeBatches(input, length, hasher, target.write);
     if (written < length) throw new BitsLengthMismatchError(length, written);
     if (!input.done && (await input.readSome(new Uint8Array(1))).length > 0) throw new BitsLengthMismatchError(length, length + 1);
-    await Promise.race([writer.close(), putFailed]);
-    const stored = await putting;
+    const stored = await target.finish();
     const { sha1, sha256 } = await hasher.digest();
     return { key, size: hasher.size, sha1, sha256, etag: stored.etag };
   } catch (e) {
     hasher.abort();
     input.cancel(e);
-    writer.abort(e).catch(() => undefined);
-    if (await putting.then(() => true, () => false)) await bucket.delete(key).catch(() => undefined);
+    target.abort(e);
+    if (await target.completed()) await bucket.delete(key).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * One put of exactly `length` bytes under `key` through a FixedLengthStream, fed by `write` (which
+ * fails as soon as the put does) and ended by `finish` (the stored object). The one shape of both
+ * known-length put paths, putKnownLength and putExpectedLength.
+ */
+function fixedLengthPut(bucket: R2Bucket, key: string, length: number, put: R2PutOptions) {
+  const fixed = new FixedLengthStream(length);
+  const writer = fixed.writable.getWriter();
+  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; the caller handles that
+  const putting = bucket.put(key, fixed.readable, put);
+  // A failed put errors the stream, so the pending write rejects too; this makes sure nothing waits.
+  const putFailed = putting.then(() => new Promise<never>(() => undefined));
+  putFailed.catch(() => undefined);
+  return {
+    write: (bytes: Uint8Array): Promise<unknown> => Promise.race([writer.write(bytes), putFailed]),
+    finish: async (): Promise<R2Object> => {
+      await Promise.race([writer.close(), putFailed]);
+      return putting;
+    },
+    abort: (e: unknown): void => void writer.abort(e).catch(() => undefined),
+    /** True once the put completed: then an object is stored under `key`. */
+    completed: (): Promise<boolean> => putting.then(() => true, () => false),
+  };
 }
 
 /**
@@ -214,6 +246,14 @@ async function putKnownLength(
  * final CRLF: 2 bytes. More means the Content-Length was wrong.
  */
 export const MAX_OVERRUN = 1024;
+
+/**
+ * Most bytes a body may fall short of its expected length. A multipart part is shorter than
+ * `lengthIfLast` by the parts that follow it; in a valid upload that is at most a small form field
+ * (a package's `resources`, at most 1 MiB) with its headers. A larger shortfall means the
+ * Content-Length claimed bytes that never came: refused before any padding is written.
+ */
+const MAX_SHORTFALL = 1024 * 1024 + 64 * 1024;
 
 /** The size of each write into an expected-length put. */
 const BATCH_BYTES = 1024 * 1024;
@@ -229,7 +269,9 @@ const ZEROS = new Uint8Array(64 * 1024);
  *
  * - exactly `expected` bytes (the cf CLI: `bits` last, exact Content-Length): done, one object;
  * - fewer (the part was not the last, e.g. `curl -F bits=@x.zip -F resources=[]`): the put is padded
- *   with zeros to `expected` so that it completes, then rewritten to its true length;
+ *   with zeros to `expected` so that it completes, then rewritten to its true length; fewer when the
+ *   body was last (`endedLast`), or more than `maxShortfall` fewer, is a BitsLengthMismatchError,
+ *   before any padding;
  * - a few more (no final CRLF): the put holds the first `expected` bytes, rewritten with the rest.
  *
  * The rewrite streams the true bytes (a ranged get of `key`, then any held-back bytes) into one
@@ -247,18 +289,13 @@ async function putExpectedLength(
   body: ReadableStream<Uint8Array>,
   expected: number,
   maxBytes: number,
+  shortfall: { max: number; endedLast: () => boolean | undefined },
   put: R2PutOptions,
 ): Promise<StoredBits> {
   const input = new ByteReader(body);
   const hasher = new Hasher();
-  const fixed = new FixedLengthStream(expected);
-  const writer = fixed.writable.getWriter();
-  writer.closed.catch(() => undefined); // rejects when the put fails or is aborted; handled below
-  const putting = bucket.put(key, fixed.readable, put);
-  // A failed put errors the stream, so the pending write rejects too; this makes sure nothing waits.
-  const putFailed = putting.then(() => new Promise<never>(() => undefined));
-  putFailed.catch(() => undefined);
-  const write = (bytes: Uint8Array) => Promise.race([writer.write(bytes), putFailed]);
+  const target = fixedLengthPut(bucket, key, expected, put);
+  const write = target.write;
   try {
     // All but the last expected byte, as they arrive.
     let written = await writeBatches(input, expected - 1, hasher, write);
@@ -267,6 +304,9 @@ async function putExpectedLength(
     const tail = input.done ? new Uint8Array(0) : await input.readInto(new Uint8Array(MAX_OVERRUN + 2));
     const size = written + tail.length;
     if (tail.length > MAX_OVERRUN + 1) throw new BitsLengthMismatchError(expected, size);
+    // Before the padding: a body that is last, or far shorter than expected, is short because the
+    // Content-Length claimed bytes that never came; nothing it did not send is ever written.
+    if (size < expected && (expected - size > shortfall.max || shortfall.endedLast() === true)) throw new BitsLengthMismatchError(expected, size);
     if (size > maxBytes) throw new BitsTooLargeError(maxBytes);
     if (tail.length > 0) await hasher.write(tail);
     const last = tail.subarray(0, expected - written);
@@ -274,8 +314,7 @@ async function putExpectedLength(
     written += last.length;
     const overrun = tail.subarray(last.length);
     for (let left = expected - written; left > 0; left -= ZEROS.length) await write(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
-    await Promise.race([writer.close(), putFailed]);
-    const first = await putting;
+    const first = await target.finish();
     const { sha1, sha256 } = await hasher.digest();
     if (size === expected) return { key, size, sha1, sha256, etag: first.etag };
 
@@ -288,9 +327,9 @@ async function putExpectedLength(
   } catch (e) {
     hasher.abort();
     input.cancel(e);
-    writer.abort(e).catch(() => undefined);
+    target.abort(e);
     // Once the put completed, `key` holds this body (padded perhaps) and the partial key may exist.
-    if (await putting.then(() => true, () => false)) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
+    if (await target.completed()) await bucket.delete([key, partialKeyOf(key)]).catch(() => undefined);
     throw e;
   }
 }
@@ -542,7 +581,8 @@ function ifRangeAllows(header: string | null, head: R2Object): boolean {
   return !Number.isNaN(date) && Math.floor(head.uploaded.getTime() / 1000) <= Math.floor(date / 1000);
 }
 
-function contentDisposition(filename: string): string {
+/** `attachment` with an ASCII fallback name and the UTF-8 one (RFC 6266). */
+export function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

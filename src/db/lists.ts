@@ -1,6 +1,6 @@
 // The SQL of v3 list filters and orders: `IN` over one bound JSON value, timestamp comparisons, the
 // filters every list has (guids, created_ats, updated_ats) and order_by with its tie-break.
-import { and, asc, desc, eq, gt, gte, lt, lte, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
+import { and, asc, desc, gt, gte, lt, lte, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 
 export type TimestampFilter =
@@ -19,7 +19,8 @@ export interface ListFilters {
 /** The SQL for a timestamp filter; stored timestamps have second precision, so comparisons are exact. */
 export function timestampCondition(column: SQLWrapper, filter: TimestampFilter): SQL | undefined {
   switch (filter.op) {
-    case "eq": return or(...filter.values.map((v) => eq(column, v)));
+    // One bound JSON list, not an OR chain: 95 timestamps would pass SQLite's expression depth of 100.
+    case "eq": return inList(column, filter.values);
     case "lt": return lt(column, filter.value);
     case "lte": return lte(column, filter.value);
     case "gt": return gt(column, filter.value);
@@ -31,7 +32,7 @@ export function timestampCondition(column: SQLWrapper, filter: TimestampFilter):
  * `column IN (values)` binding ONE parameter (a JSON array unpacked by json_each), so a filter of any
  * length stays within D1's 100 bound parameters per statement.
  */
-export function inList(column: SQLiteColumn, values: readonly string[]): SQL {
+export function inList(column: SQLWrapper, values: readonly string[]): SQL {
   return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 

@@ -13,11 +13,37 @@ const createdAt = () => text("created_at").notNull();
 /** null until the record first changes after creation, as both seeds show. */
 const updatedAt = () => text("updated_at");
 
+/**
+ * Organization quotas (the reference's QuotaDefinition). Only the default quota exists (migration
+ * 0003), served read-only; null limits are unlimited (the reference's -1).
+ */
+export const organizationQuotas = sqliteTable("organization_quotas", {
+  id: id(),
+  guid: guid(),
+  name: text("name").notNull().unique(),
+  isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  totalMemoryInMb: integer("total_memory_in_mb"),
+  perProcessMemoryInMb: integer("per_process_memory_in_mb"),
+  totalInstances: integer("total_instances"),
+  perAppTasks: integer("per_app_tasks"),
+  logRateLimitInBytesPerSecond: integer("log_rate_limit_in_bytes_per_second"),
+  paidServicesAllowed: integer("paid_services_allowed", { mode: "boolean" }).notNull().default(true),
+  totalServiceInstances: integer("total_service_instances"),
+  totalServiceKeys: integer("total_service_keys"),
+  totalRoutes: integer("total_routes"),
+  totalReservedPorts: integer("total_reserved_ports"),
+  totalDomains: integer("total_domains"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
 export const organizations = sqliteTable("organizations", {
   id: id(),
   guid: guid(),
   name: text("name").notNull().unique(),
   suspended: integer("suspended", { mode: "boolean" }).notNull().default(false),
+  /** The organization's quota; a trigger gives a new organization the default quota when none is named. */
+  quotaGuid: text("quota_guid").references(() => organizationQuotas.guid),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [index("organizations_created_at_idx").on(t.createdAt, t.id)]);
@@ -69,7 +95,11 @@ export const packages = sqliteTable("packages", {
   error: text("error"),
   dockerImage: text("docker_image"),
   dockerUsername: text("docker_username"),
+  /** AES-GCM ciphertext, base64 (src/db/encryption.ts); plaintext only on a row from before encryption (no key label). */
   dockerPassword: text("docker_password"),
+  dockerPasswordIv: text("docker_password_iv"),
+  /** The label of the key `docker_password` is encrypted under (DB_ENCRYPTION_KEYS). */
+  dockerPasswordKeyLabel: text("docker_password_key_label"),
   /**
    * When the resource pool took this package's files (src/pool/fill.ts); null until then. The sweep
    * pools READY packages still null whose queue message was lost.
@@ -81,6 +111,8 @@ export const packages = sqliteTable("packages", {
   index("packages_created_at_idx").on(t.createdAt, t.id),
   index("packages_app_created_at_idx").on(t.appGuid, t.createdAt, t.id),
   index("packages_state_idx").on(t.state, t.updatedAt),
+  // The sweep's search for passwords under an old key (or none) reads only packages that have one.
+  index("packages_docker_password_key_label_idx").on(t.dockerPasswordKeyLabel).where(sql`${t.dockerPassword} IS NOT NULL`),
   index("packages_unpooled_idx").on(t.updatedAt).where(sql`state = 'READY' AND type = 'bits' AND pooled_at IS NULL`),
 ]);
 
@@ -92,6 +124,9 @@ export const stacks = sqliteTable("stacks", {
   buildRootfsImage: text("build_rootfs_image"),
   runRootfsImage: text("run_rootfs_image"),
   isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+  /** The reference's StackStates: ACTIVE, RESTRICTED, DEPRECATED or DISABLED (migration 0004). */
+  state: text("state", { enum: ["ACTIVE", "RESTRICTED", "DEPRECATED", "DISABLED"] }).notNull().default("ACTIVE"),
+  stateReason: text("state_reason"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -253,6 +288,7 @@ export const resourcePool = sqliteTable("resource_pool", {
 ]);
 
 export type Organization = typeof organizations.$inferSelect;
+export type OrganizationQuota = typeof organizationQuotas.$inferSelect;
 export type Space = typeof spaces.$inferSelect;
 export type App = typeof apps.$inferSelect;
 export type Package = typeof packages.$inferSelect;

@@ -26,6 +26,12 @@ export class ApiError extends Error {
     this.detail = detail;
   }
 
+  /** Records the error behind this one (a stream's failure, say) as `cause`, as hono's HTTPException does. */
+  withCause(cause: unknown): this {
+    if (cause !== undefined) this.cause = cause;
+    return this;
+  }
+
   /** The v3 `title`: "CF-" and the catalogue name. */
   get title(): string {
     return `CF-${this.errorName}`;

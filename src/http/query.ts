@@ -19,6 +19,12 @@ export interface ListSpec {
   orderBy?: readonly string[];
   /** Maximum per_page (default 5000). */
   maxPerPage?: number;
+  /**
+   * Keys among `allowed` that this route refuses, as the reference's nested lists do (an app's
+   * packages: `app_nested_request` in packages_list_message.rb): named in this order, with no list of
+   * valid parameters.
+   */
+  refused?: readonly string[];
   /** Extra checks on single values: return a message to reject. */
   validate?: (key: string, value: string) => string | undefined;
 }
@@ -85,6 +91,9 @@ export function parseListParams(url: URL, spec: ListSpec): ListParams {
     const valid = spec.allowed.map((k) => `'${k}'`).join(", ");
     errors.push(`Unknown query parameter(s): ${unknown.map((k) => `'${k}'`).join(", ")}. Valid parameters are: ${valid}`);
   }
+  const refused = (spec.refused ?? []).filter((k) => seen.has(k));
+  for (const k of refused) seen.delete(k);
+  if (refused.length > 0) errors.push(`Unknown query parameter(s): '${refused.join("', '")}'`);
 
   for (const [key, entries] of seen) {
     // A repeated key keeps its last value, as Rack does.

@@ -6,6 +6,8 @@ import type { AppEnv } from "../env";
 import { timestamp, type Db } from "../db/client";
 import { jobs, type Job } from "../db/schema";
 import { ApiError, v3ErrorBody } from "../http/errors";
+import { absoluteUrl } from "../http/pagination";
+import { accepted } from "../http/respond";
 
 interface JobSpec {
   /** e.g. "package.delete", "buildpack.upload" */
@@ -16,6 +18,12 @@ interface JobSpec {
 
 /** A job left PROCESSING longer than this was lost with its isolate. */
 const JOB_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** Where a client polls a job: its absolute /v3/jobs URL. */
+export const jobUrl = (c: Context<AppEnv>, job: Pick<Job, "guid">): string => absoluteUrl(c, `/v3/jobs/${job.guid}`);
+
+/** 202 Accepted with the job's URL as Location, as v3 deletes answer. */
+export const acceptedJob = (c: Context<AppEnv>, job: Pick<Job, "guid">): Response => accepted(c, jobUrl(c, job));
 
 /** Records a job and runs `work` after the response. Resolves to the job as it was created. */
 export async function startJob(c: Context<AppEnv>, spec: JobSpec, work: () => Promise<void>): Promise<Job> {

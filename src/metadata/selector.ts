@@ -30,17 +30,64 @@ export type LabelSelectorParseResult =
   | { readonly ok: true; readonly requirements: LabelSelectorRequirement[] }
   | { readonly ok: false; readonly errors: string[] };
 
-// The reference's patterns, with Ruby's `.` (anything but "\n") spelled out.
-const SPLITTER = /(?:\([^\n]*?\)|[^,])+/g;
+// The reference's patterns, with Ruby's `.` (anything but "\n") spelled out. Its splitter,
+// /(?:\([^\n]*?\)|[^,])+/, and its `in`/`notin` patterns, /^(.*?) in \((.*)\)$/, take quadratic
+// time as regular expressions (each "(" searches the rest of the line; each " in (" the rest of the
+// text), so they are scanned by hand below with the same results; the others are linear as they are.
 const KEY = String.raw`[\w\-._\/]+`;
-const PATTERNS: readonly { pattern: RegExp; operator: LabelSelectorOperator }[] = [
-  { pattern: /^(?<key>[^\n]*?) in \((?<values>[^\n]*)\)$/, operator: "in" },
-  { pattern: /^(?<key>[^\n]*?) notin \((?<values>[^\n]*)\)$/, operator: "notin" },
-  { pattern: new RegExp(String.raw`^(?<key>${KEY})(?:==?)(?<values>[^\n]*)$`), operator: "equal" },
-  { pattern: new RegExp(String.raw`^(?<key>${KEY})!=(?<values>[^\n]*)$`), operator: "not_equal" },
-  { pattern: new RegExp(String.raw`^(?<key>${KEY})$`), operator: "exists" },
-  { pattern: new RegExp(String.raw`^!(?<key>${KEY})$`), operator: "not_exists" },
+type Matcher = (text: string) => { key: string; values: string } | undefined;
+const byPattern = (pattern: RegExp): Matcher => (text) => {
+  const groups = pattern.exec(text)?.groups;
+  return groups ? { key: groups["key"] ?? "", values: groups["values"] ?? "" } : undefined;
+};
+/** /^(?<key>[^\n]*?) <word> \((?<values>[^\n]*)\)$/: the first " <word> (" of a one-line text ending in ")". */
+const setOf = (word: string): Matcher => (text) => {
+  if (text.includes("\n") || !text.endsWith(")")) return undefined;
+  const marker = ` ${word} (`;
+  const at = text.indexOf(marker);
+  if (at < 0 || at + marker.length > text.length - 1) return undefined;
+  return { key: text.slice(0, at), values: text.slice(at + marker.length, -1) };
+};
+const PATTERNS: readonly { match: Matcher; operator: LabelSelectorOperator }[] = [
+  { match: setOf("in"), operator: "in" },
+  { match: setOf("notin"), operator: "notin" },
+  { match: byPattern(new RegExp(String.raw`^(?<key>${KEY})(?:==?)(?<values>[^\n]*)$`)), operator: "equal" },
+  { match: byPattern(new RegExp(String.raw`^(?<key>${KEY})!=(?<values>[^\n]*)$`)), operator: "not_equal" },
+  { match: byPattern(new RegExp(String.raw`^(?<key>${KEY})$`)), operator: "exists" },
+  { match: byPattern(new RegExp(String.raw`^!(?<key>${KEY})$`)), operator: "not_exists" },
 ];
+
+/**
+ * The requirements of a selector as /(?:\([^\n]*?\)|[^,])+/g finds them, in one pass: a "(" with a
+ * ")" later on its line takes everything up to that ")" (commas included); any other character but ","
+ * is itself; "," ends a piece; empty pieces are skipped.
+ */
+export function splitRequirements(selector: string): string[] {
+  const n = selector.length;
+  // closes[i] = 1 when a ")" comes at or after i before the next "\n": filled once, from the right.
+  const closes = new Uint8Array(n + 1);
+  for (let i = n - 1; i >= 0; i--) {
+    const ch = selector[i];
+    closes[i] = ch === ")" ? 1 : ch === "\n" ? 0 : closes[i + 1]!;
+  }
+  const pieces: string[] = [];
+  let start = -1;
+  let i = 0;
+  while (i < n) {
+    const ch = selector[i];
+    if (ch === ",") {
+      if (start >= 0) pieces.push(selector.slice(start, i));
+      start = -1;
+      i++;
+      continue;
+    }
+    if (start < 0) start = i;
+    // Jumping past the ")" keeps the scan linear: the characters in between are never looked at again.
+    i = ch === "(" && closes[i + 1] === 1 ? selector.indexOf(")", i + 1) + 1 : i + 1;
+  }
+  if (start >= 0) pieces.push(selector.slice(start));
+  return pieces;
+}
 
 const MISSING_LABEL_SELECTOR = "Missing label_selector value";
 const INVALID_LABEL_SELECTOR = "Invalid label_selector value";
@@ -53,13 +100,12 @@ function splitValues(values: string): string[] {
   return pieces;
 }
 
-function parseRequirement(text: string): LabelSelectorRequirement | undefined {
-  for (const { pattern, operator } of PATTERNS) {
-    const groups = pattern.exec(text)?.groups;
-    if (!groups) continue;
-    const key = groups["key"] ?? "";
-    const [prefix, name] = extractPrefix(key);
-    return { key, prefix: prefix ?? "", name, operator, values: splitValues(groups["values"] ?? "") };
+export function parseRequirement(text: string): LabelSelectorRequirement | undefined {
+  for (const { match, operator } of PATTERNS) {
+    const found = match(text);
+    if (!found) continue;
+    const [prefix, name] = extractPrefix(found.key);
+    return { key: found.key, prefix: prefix ?? "", name, operator, values: splitValues(found.values) };
   }
   return undefined;
 }
@@ -71,7 +117,7 @@ function parseRequirement(text: string): LabelSelectorRequirement | undefined {
  * value error such as "prefix 'cloudfoundry.org' is reserved" or "'a b' contains invalid characters".
  */
 export function parseLabelSelector(selector: string): LabelSelectorParseResult {
-  const pieces = selector.match(SPLITTER) ?? [];
+  const pieces = splitRequirements(selector);
   if (pieces.length === 0) return { ok: false, errors: [MISSING_LABEL_SELECTOR] };
   if (pieces.length > MAX_LABEL_SELECTOR_REQUIREMENTS) return { ok: false, errors: [TOO_MANY_REQUIREMENTS] };
 

@@ -15,7 +15,7 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { guard, isGuardFailure, runBatch, type AnyDb, type Statement } from "../db/batch";
 import { runReads, type Reads } from "../db/reads";
 import { annotations, labels } from "../db/schema";
-import { ApiError } from "../http/errors";
+import { ApiError, unprocessable } from "../http/errors";
 import { extractPrefix, renderKey } from "./keys";
 import { DEFAULT_METADATA_LIMITS, MAX_BOUND_PARAMETERS, type Metadata, type MetadataLimits, type MetadataResourceType } from "./types";
 import type { MetadataUpdate } from "./validate";
@@ -84,6 +84,51 @@ function keyDeletes(db: MetadataDb, table: MetadataTable, type: MetadataResource
   );
 }
 
+/**
+ * The most one resource's annotations may take as stored: the bytes of the JSON text that
+ * `metadataColumns` reads back with each list row. D1 refuses a value, or a row, over 2,000,000 bytes;
+ * 200 annotations of 5,000 characters could take 6 MB (a control character is 6 bytes in JSON), and
+ * one resource would then fail every list page it is on. Labels take at most about 25 KB (50 ASCII
+ * keys and values), a resource's own columns a few KB.
+ */
+export const MAX_ANNOTATION_BYTES = 1_000_000;
+const annotationsTooLarge = () =>
+  unprocessable(`Metadata annotations of one resource may not take more than ${MAX_ANNOTATION_BYTES} bytes`);
+
+/** An upper bound of the bytes of `s` as SQLite's JSON functions write it (quoted; `"` and `\` 2 bytes, control characters 6, others UTF-8). */
+function jsonStringBytes(s: string): number {
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) n += 2;
+    else if (c < 0x20) n += 6;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** `["prefix","name","value"]`: one entry of the stored JSON, at most. */
+const entryBytes = (c: Change): number => 4 + jsonStringBytes(c.prefix) + jsonStringBytes(c.name) + jsonStringBytes(c.value ?? "");
+/** `[e1,e2,...]` of entries of the given sizes. */
+const arrayBytes = (entries: Iterable<number>): number => {
+  let n = 2;
+  let count = 0;
+  for (const e of entries) {
+    n += e;
+    count++;
+  }
+  return n + Math.max(0, count - 1);
+};
+
+/** The exact bytes of the resource's annotations as `metadataColumns` reads them, as SQL. */
+const storedAnnotationBytes = (type: MetadataResourceType, guid: string) =>
+  sql`length(CAST((SELECT json_group_array(json_array(${annotations.keyPrefix}, ${annotations.keyName}, ${annotations.value})) FROM ${annotations} WHERE ${annotations.resourceType} = ${type} AND ${annotations.resourceGuid} = ${guid}) AS BLOB))`;
+
 /** Fails the batch when the resource has more than `threshold` rows in `table` at this point of it. */
 function limitGuard(db: MetadataDb, table: MetadataTable, type: MetadataResourceType, guid: string, threshold: number): Statement {
   const count = sql`(SELECT count(*) FROM ${table} WHERE ${table.resourceType} = ${type} AND ${table.resourceGuid} = ${guid})`;
@@ -114,6 +159,7 @@ export function metadataCreateStatements(
   const setAnnotations = [...changes(metadata.annotations).values()].filter((c) => c.value !== null);
   if (setLabels.length > limits.maxLabels) throw labelLimit(metadata, limits);
   if (setAnnotations.length > limits.maxAnnotations) throw annotationLimit(metadata, limits);
+  if (arrayBytes(setAnnotations.map(entryBytes)) > MAX_ANNOTATION_BYTES) throw annotationsTooLarge();
   return [...upserts(db, labels, resourceType, guid, setLabels), ...upserts(db, annotations, resourceType, guid, setAnnotations)];
 }
 
@@ -153,14 +199,14 @@ export async function prepareMetadataPatch(
 
   const reads = parts.map((p) =>
     db
-      .select({ prefix: p.table.keyPrefix, name: p.table.keyName })
+      .select({ prefix: p.table.keyPrefix, name: p.table.keyName, bytes: sql<number>`length(CAST(json_array(${p.table.keyPrefix}, ${p.table.keyName}, ${p.table.value}) AS BLOB))` })
       .from(p.table)
       .where(and(eq(p.table.resourceType, resourceType), eq(p.table.resourceGuid, guid))),
   );
   const existing = await runBatch(db, reads);
 
   const statements: Statement[] = [];
-  const guards: { kind: "labels" | "annotations"; error: () => ApiError }[] = [];
+  const guards: { kind: "labels" | "annotations" | "annotation-bytes"; error: () => ApiError }[] = [];
   parts.forEach((p, i) => {
     const current = new Set((existing[i] ?? []).map(keyId));
     const after = new Set(current);
@@ -182,10 +228,22 @@ export async function prepareMetadataPatch(
       statements.push(limitGuard(db, p.table, resourceType, guid, Math.max(p.max, current.size)));
       guards.push({ kind: p.kind, error: p.error });
     }
+    if (p.kind === "annotations" && sets.length > 0) {
+      // The size bound, by the same rule: refused when the annotations grow and end above it.
+      const bytes = new Map((existing[i] ?? []).map((r) => [keyId(r), r.bytes]));
+      const before = arrayBytes(bytes.values());
+      for (const c of deletes) bytes.delete(keyId(c));
+      for (const c of sets) bytes.set(keyId(c), entryBytes(c));
+      const estimate = arrayBytes(bytes.values());
+      if (estimate > before && estimate > MAX_ANNOTATION_BYTES) throw annotationsTooLarge();
+      // A concurrent patch may have added some since the read: the batch checks what it leaves.
+      statements.push(guard(db, sql`${storedAnnotationBytes(resourceType, guid)} <= ${Math.max(MAX_ANNOTATION_BYTES, before)}`, "metadata-annotation-bytes"));
+      guards.push({ kind: "annotation-bytes", error: annotationsTooLarge });
+    }
   });
 
   const rethrow = (err: unknown): never => {
-    for (const g of guards) if (isGuardFailure(err, `metadata-limit-${g.kind}`)) throw g.error();
+    for (const g of guards) if (isGuardFailure(err, g.kind === "annotation-bytes" ? "metadata-annotation-bytes" : `metadata-limit-${g.kind}`)) throw g.error();
     throw err;
   };
   return { statements, rethrow };

@@ -18,15 +18,6 @@ export type MetadataParseResult =
 /** Ruby truthiness: only nil and false are false. */
 const truthy = (v: unknown): boolean => v !== null && v !== undefined && v !== false;
 
-/** ActiveSupport's `present?` on a JSON value. */
-function present(v: unknown): boolean {
-  if (v === null || v === undefined || v === false) return false;
-  if (typeof v === "string") return !isBlank(v);
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object") return Object.keys(v).length > 0;
-  return true;
-}
-
 /**
  * The text the reference stores for a label value (`to_s`, then Sequel's string typecast), where this
  * side can reproduce it: strings, booleans and safe integers. Other numbers get `undefined`: Ruby's
@@ -110,8 +101,10 @@ export function parseMetadata(value: unknown): MetadataParseResult {
       errors.push("Metadata 'annotations' is not an object");
     } else {
       for (const [key, v] of Object.entries(rawAnnotations)) {
-        // The reference checks an annotation's key only when its value is present (not null or blank).
-        const kErr = present(v) ? keyError(key) : undefined;
+        // Checked whatever the value. The reference (metadata_validator.rb#validate_annotations) skips
+        // the check when the value is blank or null, and so stores a 900,000-character key, "a b c" or
+        // "cloudfoundry.org/x" with an empty value; this service refuses them.
+        const kErr = keyError(key);
         if (kErr !== undefined) errors.push(`Metadata annotation key error: ${kErr}`);
         if (v === null) {
           annotations.push([key, null]);

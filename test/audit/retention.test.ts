@@ -1,4 +1,4 @@
-// Audit event retention (issue 14 §4): the scheduled sweep deletes events older than
+// Audit event retention (issue 14, item 4): the scheduled sweep deletes events older than
 // AUDIT_EVENTS_RETENTION_DAYS (31 by default, as the reference's audit_events.cutoff_age_in_days),
 // oldest first, at most a bounded number per run; recent events stay, and what a run leaves the next
 // one takes.

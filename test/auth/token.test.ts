@@ -1,9 +1,11 @@
 // Token verification (contract "Authentication"; the reference's UaaTokenDecoder): every case against a
 // real signed token.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, SignJWT, UnsecuredJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, get, jsonOf } from "../helpers/api";
+import worker from "../../src/index";
+import { call, get, jsonOf, ORIGIN } from "../helpers/api";
 import { claimsFor, fakeUaa, hsToken, SCOPES } from "../helpers/tokens";
 
 // Any authenticated read: an unknown job is 404 once the token passes.
@@ -99,6 +101,29 @@ describe("claims", () => {
   });
 });
 
+describe("audience", () => {
+  it("a space-separated aud string is split on whitespace, as the reference (\"foo cloud_controller\" passes)", async () => {
+    for (const aud of ["foo cloud_controller", "cloud_controller openid", " foo\tcloud_controller "]) {
+      for (const token of [await uaa.token({ claims: { aud } }), await hsToken({ claims: { aud } })]) {
+        expect((await get(READ_PATH, `bearer ${token}`)).status, aud).toBe(404);
+      }
+    }
+  });
+
+  it("a string naming other audiences only, or a near miss, is still 401 CF-InvalidAuthToken", async () => {
+    for (const aud of ["foo bar", "cloud_controllerx openid", "cloud_controller.read", "", " "]) {
+      const res = await get(READ_PATH, `bearer ${await uaa.token({ claims: { aud } })}`);
+      expect(res.status, aud).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+    }
+  });
+
+  it("no aud claim is 401 CF-InvalidAuthToken", async () => {
+    const res = await get(READ_PATH, `bearer ${await uaa.token({ claims: { aud: undefined } })}`);
+    expect(res.status).toBe(401);
+  });
+});
+
 describe("algorithms", () => {
   it("alg none never passes", async () => {
     const token = new UnsecuredJWT(claimsFor()).encode();
@@ -138,6 +163,39 @@ describe("algorithms", () => {
       const token = await new SignJWT(claimsFor()).setProtectedHeader({ alg, kid: key.kid }).sign(key.privateKey);
       expect((await get(READ_PATH, `bearer ${token}`)).status, alg).toBe(404);
     }
+  });
+});
+
+describe("development tokens (HS256/384/512) and production", () => {
+  /** The Worker with other bindings: `worker.fetch` as the runtime calls it. */
+  async function getWith(overrides: Record<string, unknown>, auth: string) {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`${ORIGIN}${READ_PATH}`, { headers: { Authorization: auth } }), { ...env, ...overrides }, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it("production (DEPLOYMENT_ENVIRONMENT=production) refuses HS256/384/512 even with TOKEN_SIGNING_SECRET bound; UAA tokens still pass", async () => {
+    const production = { DEPLOYMENT_ENVIRONMENT: "production" };
+    for (const alg of ["HS256", "HS384", "HS512"]) {
+      const token = await new SignJWT(claimsFor()).setProtectedHeader({ alg }).sign(new TextEncoder().encode(env.TOKEN_SIGNING_SECRET));
+      const res = await getWith(production, `bearer ${token}`);
+      expect(res.status, alg).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+      // The same token elsewhere passes: only the deployment decides.
+      expect((await getWith({}, `bearer ${token}`)).status, alg).toBe(404);
+    }
+    expect((await getWith(production, `bearer ${await uaa.token()}`)).status).toBe(404);
+  });
+
+  it("a TOKEN_SIGNING_SECRET shorter than 32 bytes is never used: its tokens are 401 everywhere", async () => {
+    for (const secret of ["short", "x".repeat(31), "ü".repeat(15)]) {
+      const res = await getWith({ TOKEN_SIGNING_SECRET: secret }, `bearer ${await hsToken({}, secret)}`);
+      expect(res.status, secret).toBe(401);
+      expect(await errorOf(res)).toEqual(invalidToken);
+    }
+    const long = "y".repeat(32);
+    expect((await getWith({ TOKEN_SIGNING_SECRET: long }, `bearer ${await hsToken({}, long)}`)).status).toBe(404);
   });
 });
 

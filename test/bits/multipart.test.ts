@@ -115,6 +115,19 @@ describe("parsing", () => {
     expect(dec.decode(parts[1]!.body)).toBe('[{"fn":"a"}]');
   });
 
+  it("once a part's body has ended, `last` tells whether the close delimiter follows it, for every chunking", async () => {
+    const body = cliBody("[]", new TextEncoder().encode("zipped bytes"));
+    for (const chunk of [1, 2, 7, body.length]) {
+      const seen: [string, boolean | undefined, boolean | undefined][] = [];
+      for await (const part of parseMultipart(chunkedStream(body, chunk), B)) {
+        const before = part.last;
+        await new Response(part.body).arrayBuffer();
+        seen.push([part.name, before, part.last]);
+      }
+      expect(seen, String(chunk)).toEqual([["resources", undefined, false], ["bits", undefined, true]]);
+    }
+  });
+
   it("gives the same parts for a split at every byte position, and for one-byte chunks", async () => {
     const small = enc.encode("PK\x03\x04 binary \r\n-- not a boundary \r\n--5b1d partial boundary \r\r\n\n end");
     const body = cliBody('[{"path":"a","mode":"644"}]', small, B);

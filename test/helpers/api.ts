@@ -1,5 +1,7 @@
 // Requests as a client sends them, through the Worker's real fetch handler.
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 
 export const ORIGIN = "http://api.test";
 
@@ -10,6 +12,23 @@ export interface RequestOptions {
 }
 
 export async function call(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  return exports.default.fetch(requestFor(method, path, options));
+}
+
+/**
+ * {@link call} with some bindings or vars replaced (configuration a test turns on for itself: R2
+ * credentials, a low rate limit), through the Worker's fetch handler, its waitUntil work awaited.
+ */
+export async function callWith(
+  overrides: Partial<Cloudflare.Env> & Record<string, unknown>, method: string, path: string, options: RequestOptions = {},
+): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(requestFor(method, path, options), { ...env, ...overrides } as Cloudflare.Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+function requestFor(method: string, path: string, options: RequestOptions): Request {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.auth) headers.Authorization = options.auth;
   let body: BodyInit | undefined;
@@ -21,7 +40,7 @@ export async function call(method: string, path: string, options: RequestOptions
       headers["Content-Type"] ??= "application/json";
     }
   }
-  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+  return new Request(`${ORIGIN}${path}`, { method, headers, body });
 }
 
 export const get = (path: string, auth?: string, headers?: Record<string, string>) => call("GET", path, { auth, headers });

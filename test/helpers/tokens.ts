@@ -76,6 +76,21 @@ export const auths = {
   writeOnly: () => bearer({ user: "write-only-user", scopes: SCOPES.writeOnly }),
 };
 
+/**
+ * One token per global scope alone, as the platform resources' tests (buildpacks, stacks) need them:
+ * admin, a user with read and write, read only, write only, admin_read_only, global_auditor.
+ */
+export async function scopeTokens() {
+  return {
+    admin: await adminAuth(),
+    user: await userAuth(),
+    reader: await bearer({ user: "reader", scopes: SCOPES.readOnly }),
+    writer: await bearer({ user: "writer", scopes: SCOPES.writeOnly }),
+    aro: await bearer({ user: "aro", scopes: SCOPES.adminReadOnly }),
+    ga: await bearer({ user: "ga", scopes: SCOPES.globalAuditor }),
+  };
+}
+
 interface SigningKey {
   kid: string;
   privateKey: CryptoKey;

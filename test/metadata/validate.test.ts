@@ -130,11 +130,10 @@ const annotationCases: Case[] = [
   ["the reserved prefix", { annotations: { "cloudfoundry.org/x": "v" } }, ["Metadata annotation key error: prefix 'cloudfoundry.org' is reserved"]],
   ["a key of 64 characters", { annotations: { [a(64)]: "x" } }, ["Metadata annotation key error: 'aaaaaaaa...' is greater than 63 characters"]],
   ["a key with a space", { annotations: { "a b": "x" } }, ["Metadata annotation key error: 'a b' contains invalid characters"]],
-  // Reference quirk, kept as MetadataValidator has it: an annotation's key is only checked when its value
-  // is present.
-  ["reference quirk: a bad key with an empty value is not checked", { annotations: { "": "" } }, []],
-  ["reference quirk: a bad key with a blank value is not checked", { annotations: { "a b": "   " } }, []],
-  ["a bad key with a null value (a delete) is not checked", { annotations: { "cloudfoundry.org/x": null } }, []],
+  // Keys are checked whatever the value (the reference skips blank and null values, and stores such keys).
+  ["a bad key with an empty value", { annotations: { "": "" } }, ["Metadata annotation key error: key cannot be empty string"]],
+  ["a bad key with a blank value", { annotations: { "a b": "   " } }, ["Metadata annotation key error: 'a b' contains invalid characters"]],
+  ["a bad key with a null value (a delete)", { annotations: { "cloudfoundry.org/x": null } }, ["Metadata annotation key error: prefix 'cloudfoundry.org' is reserved"]],
   ["a value of 5001 characters", { annotations: { note: a(5001, "x") } }, ["Metadata annotation value error: 'xxxxxxxx...' is greater than 5000 characters"]],
   ["a value of 15000 characters (C61)", { annotations: { note: a(15000, "y") } }, ["Metadata annotation value error: 'yyyyyyyy...' is greater than 5000 characters"]],
   ["5001 emoji, excerpt of 8 characters", { annotations: { note: "😀".repeat(5001) } }, [`Metadata annotation value error: '${"😀".repeat(8)}...' is greater than 5000 characters`]],
@@ -193,12 +192,17 @@ describe("parseMetadata output", () => {
     expect(parseMetadata(undefined)).toEqual({ ok: true, metadata: {} });
   });
 
-  it("a key named __proto__ stays an ordinary entry", () => {
-    const body = JSON.parse('{"annotations":{"__proto__":""}}') as unknown;
-    const parsed = parseMetadata(body);
-    if (!parsed.ok) throw new Error(parsed.errors.join());
-    expect(Object.keys(parsed.metadata.annotations ?? {})).toEqual(["__proto__"]);
-    expect(Object.getPrototypeOf(parsed.metadata.annotations)).toBe(Object.prototype);
+  it("a key named __proto__ is refused as any key starting with '_', and pollutes nothing", () => {
+    const body = JSON.parse('{"annotations":{"__proto__":{"polluted":"yes"}},"labels":{"__proto__":""}}') as unknown;
+    expect(parseMetadata(body)).toEqual({
+      ok: false,
+      errors: [
+        "Metadata label key error: '__proto__' starts or ends with invalid characters",
+        "Metadata annotation key error: '__proto__' starts or ends with invalid characters",
+        "Metadata annotation value error: value must be a string",
+      ],
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("an adversarial prefix does not make the DNS check slow", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { previewAlias } from "../../scripts/branch-alias.mjs";
+import { wranglerVars } from "../../scripts/local-config.mjs";
 
 for (const env of ["preview", "production"]) {
   it(`the ${env} bundle builds (wrangler deploy --dry-run --env ${env})`, () => {
@@ -18,8 +19,17 @@ for (const env of ["preview", "production"]) {
     assert.match(r.stdout, /env\.BITS/);
     const size = statSync(join(outdir, "index.js")).size;
     assert.ok(size > 10_000, `bundle is ${size} bytes`);
+    // Development tokens are refused where DEPLOYMENT_ENVIRONMENT is "production": there, and only there.
+    if (env === "production") assert.match(r.stdout, /env\.DEPLOYMENT_ENVIRONMENT \("production"\)/);
+    else assert.doesNotMatch(r.stdout, /DEPLOYMENT_ENVIRONMENT/);
   });
 }
+
+it("only production sets DEPLOYMENT_ENVIRONMENT: local development (wrangler.toml [vars]) does not", () => {
+  assert.equal(wranglerVars().DEPLOYMENT_ENVIRONMENT, undefined);
+  const toml = readFileSync("wrangler.toml", "utf8");
+  assert.equal(toml.match(/^\s*DEPLOYMENT_ENVIRONMENT\s*=/gm)?.length, 1);
+});
 
 describe("the deploy workflow", () => {
   const workflow = parse(readFileSync(".github/workflows/deploy.yml", "utf8"));
@@ -52,6 +62,23 @@ describe("the deploy workflow", () => {
     const migrate = s.findIndex((x) => /d1 migrations apply DB --remote --env production/.test(x));
     const deploy = s.findIndex((x) => /wrangler deploy --env production/.test(x));
     assert.ok(migrate >= 0 && deploy > migrate, s.join("\n"));
+  });
+
+  it("puts no expression into a shell line: values a pull request chooses (its branch name) come in through env", () => {
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      for (const step of job.steps) {
+        if (step.run !== undefined) assert.doesNotMatch(step.run, /\$\{\{/, `${name}: ${step.run}`);
+      }
+    }
+    const upload = workflow.jobs.preview.steps.find((s) => /npm run deploy:preview/.test(s.run ?? ""));
+    assert.equal(upload.env?.BRANCH, "${{ github.head_ref }}");
+    assert.match(upload.run, /--branch "\$BRANCH"/);
+  });
+
+  it("previews only pull requests from this repository (forks get no secrets)", () => {
+    const condition = workflow.jobs.preview.if.replace(/\s+/g, " ");
+    assert.ok(condition.includes("github.event.pull_request.head.repo.full_name == github.repository"), condition);
+    assert.match(condition, /github\.event_name == 'pull_request' &&/);
   });
 
   it("smoke-tests each preview right after its upload, at the URL the upload exported, with a development token", () => {

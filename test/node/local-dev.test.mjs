@@ -29,7 +29,7 @@ async function waitFor(url, ms = 60_000) {
 }
 
 describe("local development server", { timeout: 120_000 }, () => {
-  const secret = "local-dev-test-secret";
+  const secret = "local-dev-test-secret-of-32-bytes-or-more";
   const state = mkdtempSync(join(tmpdir(), "cf-bits-api-dev-"));
   let uaa, worker, uaaUrl, apiUrl;
 

@@ -43,7 +43,7 @@ function smoke(url, tokenEnv) {
 }
 
 describe("npm run smoke against a local wrangler dev", { timeout: 240_000 }, () => {
-  const secret = "smoke-test-secret-0123456789";
+  const secret = "smoke-test-secret-0123456789-of-32-bytes";
   const uaaUrl = "http://127.0.0.1:9/uaa";
   const state = mkdtempSync(join(tmpdir(), "cf-bits-api-smoke-"));
   let worker, apiUrl;

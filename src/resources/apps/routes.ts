@@ -2,17 +2,17 @@
 // manager see (lib/cloud_controller/permissions.rb; AppsV3Controller). Deleting an app deletes its
 // packages and their bits.
 import type { Context } from "hono";
-import { assertCanWrite, readableSpaceGuids, spaceAccess, spaceAccessReads } from "../../auth/permissions";
+import { assertCanWrite, readableOr404, readableSpaceGuids, spaceAccess, spaceAccessReads } from "../../auth/permissions";
 import { identityOf, read, write } from "../../auth/context";
 import { apps } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { parseJson } from "../../http/body";
 import { notFound, unprocessable } from "../../http/errors";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
@@ -54,8 +54,8 @@ async function appsUpdate(c: Context<AppEnv, "/:guid">) {
   const who = identityOf(c);
   const input = await parseJson(c, appUpdateSchema);
   const guid = c.req.param("guid");
-  const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
-  if (!app || !access.canRead) throw notFound("App");
+  const [found, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
+  const app = readableOr404(found, access, "App");
   assertCanWrite(access);
   const updated = await updateApp(db, who, app, input, access.organizationGuid);
   if (!updated) throw notFound("App");
@@ -66,14 +66,14 @@ async function appsDestroy(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const who = identityOf(c);
   const guid = c.req.param("guid");
-  const [app, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
-  if (!app || !access.canRead) throw notFound("App");
+  const [found, access] = await runReads(db, appLookup(db, guid), spaceAccessReads(db, who, spaceOfApp(guid)));
+  const app = readableOr404(found, access, "App");
   assertCanWrite(access);
   const bucket = c.env.BITS;
   const job = await startJob(c, { operation: "app.delete", resourceType: "app", resourceGuid: app.guid }, async () => {
     await deleteApp(db, bucket, who, app, access.organizationGuid);
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 export const appRoutes = routeTable([

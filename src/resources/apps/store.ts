@@ -1,17 +1,17 @@
-import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
-import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
+import { guard, isForeignKeyViolation, isGuardFailure, isUniqueViolation, type Statement } from "../../db/batch";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { metadataDeletesIn, type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
-import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
-import { annotations, apps, buildpacks, labels, packages, spaces, stacks, type App } from "../../db/schema";
+import { commonConditions, inList } from "../../db/lists";
+import { apps, buildpacks, packages, spaces, stacks, type App, type Stack } from "../../db/schema";
 import { ApiError, unprocessable } from "../../http/errors";
-import { pageWindow } from "../../http/pagination";
 import type { ListParams } from "../../http/query";
 import { deleteBitsKeys } from "../../bits/store";
-import { labelSelectorCondition, metadataCreateStatements, prepareMetadataPatch, type MetadataResourceType } from "../../metadata";
+import { isBlank, labelSelectorCondition, metadataCreateStatements } from "../../metadata";
+import { listWithMetadata, updateWithAudit } from "../records";
 import type { AppCreate, AppUpdate, LifecycleRequest } from "./schema";
 
 /** The app, as reads for the caller's batch; `visible` (a condition on apps columns) can hide it. */
@@ -27,32 +27,17 @@ export function appList(db: Db, params: ListParams, visible: SQL | undefined): R
   if (params.lists.names) conditions.push(inList(apps.name, params.lists.names));
   if (params.lists.space_guids) conditions.push(inList(apps.spaceGuid, params.lists.space_guids));
   if (params.lists.organization_guids) {
-    const chunks = chunked(params.lists.organization_guids).map((part) =>
-      sql`${apps.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${inArray(spaces.organizationGuid, part)})`);
-    conditions.push(or(...chunks));
+    conditions.push(sql`${apps.spaceGuid} IN (SELECT ${spaces.guid} FROM ${spaces} WHERE ${inList(spaces.organizationGuid, params.lists.organization_guids)})`);
   }
   if (params.lists.stacks) {
-    const chunks = chunked(params.lists.stacks).map((part) =>
-      sql`${apps.lifecycleType} = 'buildpack' AND json_extract(${apps.lifecycleData}, '$.stack') IN (SELECT value FROM json_each(${JSON.stringify(part)}))`);
-    conditions.push(or(...chunks));
+    conditions.push(sql`${apps.lifecycleType} = 'buildpack' AND ${inList(sql`json_extract(${apps.lifecycleData}, '$.stack')`, params.lists.stacks)}`);
   }
   if (params.values.lifecycle_type !== undefined) conditions.push(sql`${apps.lifecycleType} = ${params.values.lifecycle_type}`);
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("app", apps.guid, params.values.label_selector));
-  const where = allOf(conditions);
-  const { limit, offset } = pageWindow(params);
-  const ordering = orderBy(params, { created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state }, apps.id, [asc(apps.id)]);
-  return pageWithMetadata(
-    db.select({ n: count() }).from(apps).where(where),
-    db.select({ row: apps, ...metadataColumns("app", apps.guid) }).from(apps).where(where).orderBy(...ordering).limit(limit).offset(offset),
-    (r: { row: App } & MetadataColumnValues) => r.row,
-  );
+  return listWithMetadata<App>(db, apps, "app", params, conditions, {
+    created_at: apps.createdAt, updated_at: apps.updatedAt, name: apps.name, state: apps.state,
+  });
 }
-
-const chunked = (values: readonly string[]): string[][] => {
-  const out: string[][] = [];
-  for (let i = 0; i < values.length; i += 90) out.push(values.slice(i, i + 90));
-  return out;
-};
 
 /**
  * The stored lifecycle of a new app, with the reference's checks: the stack must exist (default:
@@ -75,12 +60,39 @@ export async function resolveLifecycle(db: Db, request: LifecycleRequest | undef
       ? `Buildpack "${name}" for stack "${stack.name}" must be an existing admin buildpack or a valid git URI`
       : `Buildpack "${name}" must be an existing admin buildpack or a valid git URI`);
   }
-  if (!stack) errors.push("Stack must be an existing stack");
+  const problem = stackProblem(stack);
+  if (problem) errors.push(problem);
   if (errors.length > 0) throw new ApiError("UnprocessableEntity", errors);
   return { type: "buildpack", data: JSON.stringify({ buildpacks: request?.buildpacks ?? [], stack: stack!.name }) };
 }
 
-const isBuildpackUrl = (value: string): boolean => /^(https?|git|ssh):\/\/\S+$/i.test(value) || /^git@\S+:\S+$/.test(value);
+/** The stacks new apps may use: DISABLED and RESTRICTED take none (StackStateValidator.validate_for_new_app!). */
+const USABLE_STACK_STATES = ["ACTIVE", "DEPRECATED"] as const;
+
+/**
+ * Why a new app cannot use the stack, if it cannot: there is none, or its state refuses new apps (the
+ * reference refuses them when staging; this service has no staging, so it refuses them on create).
+ */
+function stackProblem(stack: Stack | undefined): string | undefined {
+  if (!stack) return "Stack must be an existing stack";
+  if ((USABLE_STACK_STATES as readonly string[]).includes(stack.state)) return undefined;
+  const reason = stack.stateReason !== null && !isBlank(stack.stateReason) ? ` ${stack.stateReason}` : "";
+  return `The stack '${stack.name}' is '${stack.state}' and cannot be used for new apps.${reason}`;
+}
+
+/** What the reference takes for a git URI rather than a buildpack name (`BuildpackLifecycleDataValidator`). */
+export const isBuildpackUrl = (value: string): boolean => /^(https?|git|ssh):\/\/\S+$/i.test(value) || isGitSshUrl(value);
+
+/**
+ * /^git@\S+:\S+$/ without backtracking: as a regular expression it is quadratic (on "git@a:a:a:…a "
+ * every ":" retries the rest of the text). The same test: no whitespace, and a ":" with a character
+ * on each side after "git@".
+ */
+const isGitSshUrl = (value: string): boolean => {
+  if (!value.startsWith("git@") || /\s/.test(value)) return false;
+  const colon = value.indexOf(":", 5);
+  return colon >= 0 && colon < value.length - 1;
+};
 
 const invalidSpace = () => unprocessable("Invalid space. Ensure that the space exists and you have access to it.");
 const nameTaken = (name: string) => new ApiError("UniquenessError", `App with the name '${name}' already exists.`);
@@ -104,10 +116,18 @@ export async function createApp(
       spaceGuid, organizationGuid, data: { request },
     }),
   ];
+  // The stack was read before this batch: it must still be there, and usable, when the app is written.
+  const stackName = lifecycle.type === "buildpack" ? (JSON.parse(lifecycle.data) as { stack: string }).stack : undefined;
+  if (stackName !== undefined) {
+    rest.unshift(guard(db, sql`EXISTS (SELECT 1 FROM ${stacks} WHERE ${stacks.name} = ${stackName} AND ${inList(stacks.state, USABLE_STACK_STATES)})`, "stack-usable"));
+  }
   try {
     const [[app]] = await db.batch([insert, ...rest]);
     return app!;
   } catch (err) {
+    if (stackName !== undefined && isGuardFailure(err, "stack-usable")) {
+      throw unprocessable(stackProblem(await db.query.stacks.findFirst({ where: eq(stacks.name, stackName) })) ?? "Stack must be an existing stack");
+    }
     if (isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
     if (isForeignKeyViolation(err)) throw invalidSpace();
     throw err;
@@ -116,24 +136,20 @@ export async function createApp(
 
 /** Applies a PATCH (name, metadata) in one batch, with audit.app.update; undefined when the app is gone. */
 export async function updateApp(db: Db, who: Identity, app: App, input: AppUpdate, organizationGuid: string | null): Promise<App | undefined> {
-  const patch = await prepareMetadataPatch(db, "app", app.guid, input.metadata);
-  const set: Partial<typeof apps.$inferInsert> = { updatedAt: timestamp() };
+  const set: Partial<typeof apps.$inferInsert> = {};
   if (input.name != null) set.name = input.name;
   const request: Record<string, unknown> = {};
   if (input.name != null) request.name = input.name;
   if (input.metadata) request.metadata = input.metadata;
-  const update = db.update(apps).set(set).where(eq(apps.guid, app.guid)).returning();
-  const audit = auditEventInsert(db, {
-    type: "audit.app.update", actor: who, actee: { guid: app.guid, type: "app", name: set.name ?? app.name },
-    spaceGuid: app.spaceGuid, organizationGuid, data: { request },
+  const name = input.name;
+  return updateWithAudit<App>(db, apps, {
+    resourceType: "app", guid: app.guid, set, metadata: input.metadata,
+    audit: {
+      type: "audit.app.update", actor: who, actee: { guid: app.guid, type: "app", name: set.name ?? app.name },
+      spaceGuid: app.spaceGuid, organizationGuid, data: { request },
+    },
+    ...(name != null ? { nameTaken: { index: "apps.name", error: () => nameTaken(name) } } : {}),
   });
-  try {
-    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
-    return updated;
-  } catch (err) {
-    if (input.name != null && isUniqueViolation(err, "apps.name")) throw nameTaken(input.name);
-    throw err;
-  }
 }
 
 /**

@@ -5,13 +5,14 @@
 // request".
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { canWriteGlobally, isAdmin } from "../../auth/permissions";
+import { isAdmin } from "../../auth/permissions";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { readBodyText } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { v2Page } from "../../http/pagination";
 import { json, noContent } from "../../http/respond";
+import { presignedRedirect } from "../../bits/presign";
 import { bitsResponse, deleteBits } from "../../bits/store";
 import { startJob } from "../../jobs/jobs";
 import { presentV2Job } from "../../jobs/present";
@@ -22,21 +23,13 @@ import { DEFAULT_LIFECYCLE, parseV2Body, parseV2ListQuery, v2AttributeProblems, 
 import {
   BuildpackWriteError, createBuildpack, deleteBuildpack, findBuildpack, listBuildpacksV2, stackExists, updateBuildpack,
 } from "./store";
+import { findOr404 as findRecordOr404, requireAdminWrite } from "../platform";
 import { applyUploadedBits, receiveUpload } from "./upload";
 
 const unknownRequest = () => new ApiError("NotFound");
 const invalid = (problems: string[]) => new ApiError("BuildpackInvalid", problems);
 
-async function findOr404(c: Context<AppEnv>): Promise<Buildpack> {
-  const bp = await findBuildpack(c.get("db"), c.req.param("guid") ?? "");
-  if (!bp) throw unknownRequest();
-  return bp;
-}
-
-/** Only admins write buildpacks; a token with write scope that is not an admin's is 10003. */
-function authorizeWrite(c: Context<AppEnv>): void {
-  if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
-}
+const findOr404 = (c: Context<AppEnv>): Promise<Buildpack> => findRecordOr404(c, findBuildpack, unknownRequest);
 
 /** The v2 words for a failed write of `attrs` to a buildpack whose stack and lifecycle end up as given. */
 function v2WriteError(err: unknown, name: string, stack: string | null, lifecycle: string): unknown {
@@ -79,7 +72,7 @@ async function buildpacksV2Show(c: Context<AppEnv, "/:guid">) {
 
 async function buildpacksV2Create(c: Context<AppEnv>) {
   const attrs = parseV2Body(await readBodyText(c.req.raw), "create");
-  authorizeWrite(c);
+  requireAdminWrite(c);
   await checkAttributes(c, attrs, true);
   const input = {
     name: attrs.name!,
@@ -102,7 +95,7 @@ async function buildpacksV2Create(c: Context<AppEnv>) {
 async function buildpacksV2Update(c: Context<AppEnv, "/:guid">) {
   const attrs = parseV2Body(await readBodyText(c.req.raw), "update");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   await checkAttributes(c, attrs, current.stack === null);
   let bp: Buildpack;
   try {
@@ -123,7 +116,7 @@ async function buildpacksV2Update(c: Context<AppEnv, "/:guid">) {
 async function buildpacksV2Destroy(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const actor = identityOf(c);
   const remove = async () => {
     let key: string | null;
@@ -188,7 +181,10 @@ async function buildpacksV2Download(c: Context<AppEnv, "/:guid/download">) {
   if (!isAdmin(identityOf(c))) throw new ApiError("NotAuthorized");
   const bp = await findOr404(c);
   if (bp.bitsKey === null) throw unknownRequest();
-  const res = await bitsResponse(c.env.BITS, bp.bitsKey, c.req.raw, { filename: bp.filename ?? `${bp.name}.zip` });
+  const filename = bp.filename ?? `${bp.name}.zip`;
+  const redirect = await presignedRedirect(c.env, c.req.raw, bp.bitsKey, filename);
+  if (redirect !== null) return redirect;
+  const res = await bitsResponse(c.env.BITS, bp.bitsKey, c.req.raw, { filename });
   if (!res) throw unknownRequest();
   return res;
 }

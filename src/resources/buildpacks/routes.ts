@@ -3,36 +3,28 @@
 // 202 with a job.
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { canWriteGlobally } from "../../auth/permissions";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { deleteBits } from "../../bits/store";
 import type { Buildpack } from "../../db/schema";
 import { parseJson } from "../../http/body";
-import { ApiError, notFound, unprocessable } from "../../http/errors";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { notFound, unprocessable } from "../../http/errors";
+import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, jobUrl, startJob } from "../../jobs/jobs";
 import {
   loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
 } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
+import { findOr404 as findRecordOr404, requireAdminWrite } from "../platform";
 import { runReads } from "../../db/reads";
 import { presentV3 } from "./present";
 import { DEFAULT_LIFECYCLE, v3CreateSchema, v3ListSpec, v3UpdateSchema } from "./schema";
 import { BuildpackWriteError, buildpackList, buildpackLookup, createBuildpack, deleteBuildpack, findBuildpack, updateBuildpack } from "./store";
 import { applyUploadedBits, receiveUpload, sniffStored } from "./upload";
 
-async function findOr404(c: Context<AppEnv>): Promise<Buildpack> {
-  const bp = await findBuildpack(c.get("db"), c.req.param("guid") ?? "");
-  if (!bp) throw notFound("Buildpack");
-  return bp;
-}
-
-function authorizeWrite(c: Context<AppEnv>): void {
-  if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
-}
+const findOr404 = (c: Context<AppEnv>): Promise<Buildpack> => findRecordOr404(c, findBuildpack, () => notFound("Buildpack"));
 
 /** The v3 words for a failed write; `name`, `stack`, `lifecycle` are the values the record would have had. */
 function v3WriteError(err: unknown, name: string, stack: string | null, lifecycle: string): unknown {
@@ -76,7 +68,7 @@ async function buildpacksShow(c: Context<AppEnv, "/:guid">) {
 
 async function buildpacksCreate(c: Context<AppEnv>) {
   // The reference checks the role before the body.
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const input = await parseJson(c, v3CreateSchema);
   const db = c.get("db");
   const values = {
@@ -103,7 +95,7 @@ async function buildpacksCreate(c: Context<AppEnv>) {
 async function buildpacksUpdate(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const input = await parseJson(c, v3UpdateSchema);
   // A set stack never changes, not even to null.
   if (input.stack === null && current.stack !== null) throw unprocessable("Buildpack stack cannot be changed");
@@ -131,7 +123,7 @@ async function buildpacksUpdate(c: Context<AppEnv, "/:guid">) {
 async function buildpacksDestroy(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const actor = identityOf(c);
   const bucket = c.env.BITS;
   const job = await startJob(c, { operation: "buildpack.delete", resourceType: "buildpack", resourceGuid: current.guid }, async () => {
@@ -145,13 +137,13 @@ async function buildpacksDestroy(c: Context<AppEnv, "/:guid">) {
     }
     if (key !== null) await deleteBits(bucket, key);
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 async function buildpacksUpload(c: Context<AppEnv, "/:guid/upload">) {
   const db = c.get("db");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const bucket = c.env.BITS;
   const form = await receiveUpload(c.req.raw, bucket, current.guid, {
     field: "bits",
@@ -187,7 +179,7 @@ async function buildpacksUpload(c: Context<AppEnv, "/:guid/upload">) {
     }
   });
   // The body is the buildpack as it was before the upload, as the reference answers.
-  return json(c, await present(c, current), 202, { Location: absoluteUrl(c, `/v3/jobs/${job.guid}`) });
+  return json(c, await present(c, current), 202, { Location: jobUrl(c, job) });
 }
 
 export const buildpackV3Routes = routeTable([

@@ -10,7 +10,7 @@
 // still exists, the bits were not replaced meanwhile) are checked by a guard statement at the start
 // of the batch: it fails (rolling the whole batch back, audit event included) when the condition does
 // not hold, and the caller re-reads to say why.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, isNull, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
@@ -332,17 +332,27 @@ function v3Order(params: ListParams): SQL[] {
 
 const v2Columns = { name: buildpacks.name, stack: buildpacks.stack, lifecycle: buildpacks.lifecycle } as const;
 
-function v2Condition(filter: V2Filter): SQL | undefined {
-  const column = v2Columns[filter.key];
-  const value = filter.values[0] ?? "";
-  switch (filter.op) {
-    case ":": return eq(column, value);
-    case ">=": return gte(column, value);
-    case "<=": return lte(column, value);
-    case "<": return lt(column, value);
-    case ">": return gt(column, value);
-    case " IN ": return filter.values.length <= 90 ? inArray(column, filter.values) : inList(column, filter.values);
-  }
+const v2Operators: Record<V2Filter["op"], string> = { ":": "=", ">=": ">=", "<=": "<=", "<": "<", ">": ">", " IN ": "IN" };
+
+/**
+ * The AND of the v2 conditions. Conditions on the same key with the same operator are one condition
+ * binding ONE JSON list ("no value in the list fails"), so any number of repeated `q`s stays within
+ * D1's 100 bound parameters and SQLite's expression depth of 100.
+ */
+function v2Where(filters: readonly V2Filter[]): SQL | undefined {
+  const groups = new Map<string, V2Filter[]>();
+  for (const f of filters) groups.set(`${f.key}${f.op}`, [...(groups.get(`${f.key}${f.op}`) ?? []), f]);
+  return allOf([...groups.values()].map((group) => {
+    const { key, op } = group[0]!;
+    const column = v2Columns[key];
+    // A row without the value (a buildpack without a stack) matches no condition on it.
+    if (op === " IN ") {
+      const lists = JSON.stringify(group.map((f) => f.values));
+      return sql`${column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(${lists}) AS f WHERE ${column} NOT IN (SELECT value FROM json_each(f.value)))`;
+    }
+    const values = JSON.stringify(group.map((f) => f.values[0] ?? ""));
+    return sql`${column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM json_each(${values}) AS f WHERE NOT (${column} ${sql.raw(v2Operators[op])} f.value))`;
+  }));
 }
 
 /**
@@ -350,7 +360,7 @@ function v2Condition(filter: V2Filter): SQL | undefined {
  * requested direction.
  */
 export async function listBuildpacksV2(db: Db, query: V2ListQuery): Promise<{ total: number; rows: Buildpack[] }> {
-  const where = allOf(query.filters.map(v2Condition));
+  const where = v2Where(query.filters);
   const [[totals], rows] = await db.batch([
     db.select({ n: count() }).from(buildpacks).where(where),
     db.select().from(buildpacks).where(where)

@@ -5,14 +5,15 @@
 //
 // Every upload gets a fresh R2 key, so a failed or identical upload never touches the live object.
 // Whoever does not adopt the new object deletes it; whoever replaces an object deletes the old one.
+import { parseAllDocuments } from "yaml";
 import { randomStart, sweepOrphanedBits } from "../../bits/orphans";
 import { BUILDPACKS_PREFIX, newBuildpackBitsKey } from "../../bits/keys";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { sniffArchiveHead, inspectZip, readZipEntry, ZipError, type ArchiveKind, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import type { Buildpack } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../bits/multipart";
+import { bodyLengthError, lengthIfLast, multipartBoundary, readMultipart } from "../../bits/multipart";
 import { BuildpackWriteError, findBuildpack, referencedBitsKeys, replaceBits, stackExists, type AuditContext } from "./store";
 
 /** No buildpack comes near this; a larger upload is refused as it streams in. */
@@ -54,7 +55,9 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
   const fields = new Map<string, string>();
   let file: ReceivedFile | null = null;
   try {
-    for await (const part of readMultipart(request)) {
+    // The Content-Type is read once: for the parser and for each part's expected length.
+    const boundary = multipartBoundary(request.headers.get("content-type"));
+    for await (const part of readMultipart(request, undefined, boundary)) {
       if (part.name === options.field && part.filename !== undefined) {
         if (file !== null) continue; // a second file is skipped, not stored
         const given = (options.nameField ? fields.get(options.nameField) : undefined) ?? part.filename;
@@ -63,12 +66,15 @@ export async function receiveUpload(request: Request, bucket: R2Bucket, buildpac
         try {
           const stored = await putBits(bucket, newBuildpackBitsKey(buildpackGuid), part.body, {
             maxBytes: MAX_BUILDPACK_BYTES,
-            expectedLength: lengthIfLast(request, part), // one known-length put when the file is last
+            expectedLength: lengthIfLast(request, part, boundary), // one known-length put when the file is last
+            endedLast: () => part.last,
             contentType: "application/octet-stream",
           });
           file = { stored, filename };
         } catch (err) {
           if (err instanceof BitsTooLargeError) throw options.tooLarge();
+          // The Content-Length promised bytes that never came: refused, nothing stored.
+          if (err instanceof BitsLengthMismatchError) throw bodyLengthError(err.expected, err.received);
           throw err;
         }
       } else if (part.filename === undefined) {
@@ -134,30 +140,26 @@ async function manifestStack(bucket: R2Bucket, key: string): Promise<string | un
 }
 
 /**
- * The top-level `stack:` scalar of a YAML mapping document (a deliberately small reading: buildpack
- * manifests are block mappings). Undefined when absent or empty; null when the document is not a
- * block mapping.
+ * The `stack` of a manifest, read as the reference does (`YAML.safe_load`, then `manifest[:stack]`):
+ * undefined when the document is empty or names no stack (null or ""), null when the text is not valid
+ * YAML, not a mapping, or names a stack that is not a string.
  */
 function topLevelStack(text: string): string | undefined | null {
-  let stack: string | undefined;
-  for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
-    if (raw.trim() === "" || raw.trimStart().startsWith("#") || raw === "---" || raw === "...") continue;
-    if (/^[ \t]/.test(raw)) {
-      if (raw.startsWith("\t")) return null; // YAML forbids tabs for indentation
-      continue; // nested content of some other key
-    }
-    const m = /^("[^"]*"|'[^']*'|[^\s:#][^:#]*?)\s*:(?:\s+(.*)|)$/.exec(raw);
-    if (!m) {
-      if (raw.startsWith("- ")) return null; // a sequence document, not a mapping
-      return null;
-    }
-    const key = m[1]!.replace(/^["']|["']$/g, "");
-    if (key !== "stack") continue;
-    const value = (m[2] ?? "").replace(/\s+#.*$/, "").trim();
-    const unquoted = /^"(.*)"$/.exec(value)?.[1] ?? /^'(.*)'$/.exec(value)?.[1] ?? value;
-    stack = unquoted === "" || unquoted === "~" || unquoted === "null" ? undefined : unquoted;
+  let manifest: unknown;
+  try {
+    // The first document, as Psych's safe_load; duplicate keys are allowed there (the last one wins).
+    const documents = parseAllDocuments(text, { uniqueKeys: false });
+    if (!Array.isArray(documents)) return undefined; // no document at all
+    if (documents.some((d) => d.errors.length > 0)) return null;
+    manifest = documents[0]?.toJS({ maxAliasCount: 100 });
+  } catch {
+    return null; // e.g. aliases expanding past the bound
   }
-  return stack;
+  if (manifest === null || manifest === undefined) return undefined;
+  if (typeof manifest !== "object" || Array.isArray(manifest)) return null;
+  const stack = (manifest as Record<string, unknown>)["stack"];
+  if (stack === null || stack === undefined || stack === "") return undefined;
+  return typeof stack === "string" ? stack : null;
 }
 
 // ---------------------------------------------------------------------------------------------

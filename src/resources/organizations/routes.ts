@@ -4,7 +4,7 @@
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
 import {
-  assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOrganizations,
+  assertCanManageOrg, canCreateOrganizations, canDeleteOrganizations, canSuspendOrganizations, orgAccess, readableOr404, readableOrganizations,
 } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { deleteBitsKeys } from "../../bits/store";
@@ -14,10 +14,10 @@ import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { parseJson } from "../../http/body";
 import { ApiError, notFound } from "../../http/errors";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
@@ -28,8 +28,7 @@ import { createOrg, deleteOrg, findOrg, orgList, orgLookup, updateOrg } from "./
 /** An organization `who` can see, with what `who` may do in it; 404 otherwise. */
 async function visibleOrg(db: Db, who: Identity, guid: string) {
   const access = await orgAccess(db, who, guid);
-  const org = access.canRead ? await findOrg(db, guid) : undefined;
-  if (!org) throw notFound("Organization");
+  const org = readableOr404(access.canRead ? await findOrg(db, guid) : undefined, access, "Organization");
   return { access, org };
 }
 
@@ -82,7 +81,7 @@ async function organizationsDestroy(c: Context<AppEnv, "/:guid">) {
   const job = await startJob(c, { operation: "organization.delete", resourceType: "organization", resourceGuid: org.guid }, async () => {
     await deleteBitsKeys(bucket, await deleteOrg(db, who, org));
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 export const organizationRoutes = routeTable([

@@ -1,17 +1,17 @@
-import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { timestamp, type Db } from "../../db/client";
-import { organizations, roles, spaces, type Organization } from "../../db/schema";
+import { organizationQuotas, organizations, roles, spaces, type Organization } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
-import { pageWindow } from "../../http/pagination";
 import type { ListParams } from "../../http/query";
-import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements } from "../../metadata";
 import { isUniqueViolation, type Statement } from "../../db/batch";
-import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
+import { commonConditions, inList } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, metadataDeletesIn, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { metadataDeletesIn, type PageWithMetadata } from "../../metadata/store";
 import { purgeAppsStatements } from "../apps/store";
+import { listWithMetadata, updateWithAudit } from "../records";
 import type { OrgCreate, OrgUpdate } from "./schema";
 
 export const findOrg = (db: Db, guid: string) => db.query.organizations.findFirst({ where: eq(organizations.guid, guid) });
@@ -27,14 +27,9 @@ export function orgList(db: Db, params: ListParams, visible: SQL | undefined): R
   if (params.values.label_selector !== undefined) {
     conditions.push(labelSelectorCondition("organization", organizations.guid, params.values.label_selector));
   }
-  const where = allOf(conditions);
-  const { limit, offset } = pageWindow(params);
-  const ordering = orderBy(params, { created_at: organizations.createdAt, updated_at: organizations.updatedAt, name: organizations.name }, organizations.id, [asc(organizations.id)]);
-  return pageWithMetadata(
-    db.select({ n: count() }).from(organizations).where(where),
-    db.select({ row: organizations, ...metadataColumns("organization", organizations.guid) }).from(organizations).where(where).orderBy(...ordering).limit(limit).offset(offset),
-    (r: { row: Organization } & MetadataColumnValues) => r.row,
-  );
+  return listWithMetadata<Organization>(db, organizations, "organization", params, conditions, {
+    created_at: organizations.createdAt, updated_at: organizations.updatedAt, name: organizations.name,
+  });
 }
 
 const nameTaken = (name: string) => unprocessable(`Organization '${name}' already exists.`);
@@ -44,6 +39,8 @@ export async function createOrg(db: Db, who: Identity, input: OrgCreate): Promis
   const guid = crypto.randomUUID();
   const insert = db.insert(organizations).values({
     guid, name: input.name, suspended: input.suspended ?? false, createdAt: timestamp(),
+    // Named here, not left to the trigger, so that RETURNING shows it.
+    quotaGuid: sql`(SELECT ${organizationQuotas.guid} FROM ${organizationQuotas} WHERE ${organizationQuotas.isDefault} = 1)`,
   }).returning();
   const rest: Statement[] = [
     ...metadataCreateStatements(db, "organization", guid, input.metadata),
@@ -63,24 +60,18 @@ export async function createOrg(db: Db, who: Identity, input: OrgCreate): Promis
 
 /** Applies a PATCH (name, suspended, metadata) in one batch; null when the organization is gone. */
 export async function updateOrg(db: Db, who: Identity, org: Organization, input: OrgUpdate): Promise<Organization | undefined> {
-  const patch = await prepareMetadataPatch(db, "organization", org.guid, input.metadata);
-  const set: Partial<typeof organizations.$inferInsert> = { updatedAt: timestamp() };
+  const set: Partial<typeof organizations.$inferInsert> = {};
   if (input.name != null) set.name = input.name;
   if (input.suspended != null) set.suspended = input.suspended;
-  const update = db.update(organizations).set(set).where(eq(organizations.guid, org.guid)).returning();
-  const audit = auditEventInsert(db, {
-    type: "audit.organization.update", actor: who, actee: { guid: org.guid, type: "organization", name: set.name ?? org.name },
-    organizationGuid: org.guid, data: { request: requestAudit(input) },
+  const name = input.name;
+  return updateWithAudit<Organization>(db, organizations, {
+    resourceType: "organization", guid: org.guid, set, metadata: input.metadata,
+    audit: {
+      type: "audit.organization.update", actor: who, actee: { guid: org.guid, type: "organization", name: set.name ?? org.name },
+      organizationGuid: org.guid, data: { request: requestAudit(input) },
+    },
+    ...(name != null ? { nameTaken: { index: "organizations.name", error: () => unprocessable(`Organization name '${name}' is already taken.`) } } : {}),
   });
-  try {
-    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
-    return updated;
-  } catch (err) {
-    if (input.name != null && isUniqueViolation(err, "organizations.name")) {
-      throw unprocessable(`Organization name '${input.name}' is already taken.`);
-    }
-    throw err;
-  }
 }
 
 /**

@@ -44,16 +44,22 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
   // The staged upload, which is deleted at the end whatever happens.
   const uploadedKey = uploaded?.key;
   const others = uploadedKey === undefined || uploadedKey === packageKey ? [] : [uploadedKey];
-  const failWith = async (error: string) => fail(db, target, error, packageKey, uploadedKey === undefined ? [] : [uploadedKey]);
+  const failWith = (error: string) => fail(db, target, error, packageKey, uploadedKey === undefined ? [] : [uploadedKey]);
   try {
     const pooled = await lookUp(db, target, resources);
     const missing = resources.filter((r) => !pooled.has(r.sha1));
-    if (missing.length > 0) return await failWith(notPooledMessage(missing));
+    if (missing.length > 0) {
+      await failWith(notPooledMessage(missing));
+      return;
+    }
 
     let zip: UploadedZip | undefined;
     if (uploaded !== undefined) {
       const read = await readUploaded(bucket, uploaded.key);
-      if (typeof read === "string") return await failWith(read);
+      if (typeof read === "string") {
+        await failWith(read);
+        return;
+      }
       zip = read;
     }
     // The last resource listed for a path wins (the reference copies them in order).
@@ -65,7 +71,10 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
     }
     const files = [...byPath.values()];
     const plan = planAssembly(zip, files);
-    if (plan.uncompressedSize > target.maxPackageSize) return await failWith(tooLargeMessage(target.maxPackageSize));
+    if (plan.uncompressedSize > target.maxPackageSize) {
+      await failWith(tooLargeMessage(target.maxPackageSize));
+      return;
+    }
 
     if (uploadedKey === packageKey) {
       // The bits came before `resources` and sit at the package's key: the package moves to a new one.
@@ -86,9 +95,13 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
         const { entry } = err.file as PooledFile<PoolEntry>;
         console.error("package assembly: corrupt pool entry removed", pkg.guid, entry.scope, entry.sha1, err.reason);
         await removePooled(db, bucket, entry);
-        return await failWith(CHECKSUM_MISMATCH);
+        await failWith(CHECKSUM_MISMATCH);
+        return;
       }
-      if (err instanceof ZipError) return await failWith(`The app upload is invalid: Invalid zip archive (${err.message}).`);
+      if (err instanceof ZipError) {
+        await failWith(`The app upload is invalid: Invalid zip archive (${err.message}).`);
+        return;
+      }
       throw err;
     }
     await deleteBits(bucket, [...others, target.stagingKey]);
@@ -102,8 +115,8 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
   } catch (err) {
     if (err instanceof ApiError) throw err;
     console.error("package assembly: blobstore failure", pkg.guid, err instanceof Error ? err.message : String(err));
-    await failWith(BLOBSTORE_FAILURE);
-    throw new ApiError("BlobstoreUnavailable");
+    // As upload.ts's failOnBlobstore: 502 unless the package is no longer this upload's.
+    if (await failWith(BLOBSTORE_FAILURE)) throw new ApiError("BlobstoreUnavailable");
   }
 }
 

@@ -1,7 +1,10 @@
-// GET /v3/packages/:guid/download: the stored zip streamed from R2 (Content-Length, ETag, Range,
-// If-None-Match), after the reference's checks (PackagesController#download).
+// GET /v3/packages/:guid/download: a 302 to a presigned R2 URL where R2's S3 credentials are
+// configured, else the stored zip streamed from R2 (Content-Length, ETag, Range, If-None-Match), after
+// the reference's checks (PackagesController#download).
 import type { Package } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
+import type { Bindings } from "../../env";
+import { presignedRedirect } from "../../bits/presign";
 import { bitsResponse } from "../../bits/store";
 
 const NOT_BITS = "Package type must be bits.";
@@ -14,9 +17,15 @@ export function downloadableKey(pkg: Package): string {
   return pkg.bitsKey;
 }
 
-/** The streaming answer; a vanished object (deleted or expired meanwhile) is "no bits" too. */
-export async function packageDownload(bucket: R2Bucket, key: string, request: Request, pkg: Package): Promise<Response> {
-  const response = await bitsResponse(bucket, key, request, { contentType: "application/zip", filename: `package-${pkg.guid}.zip` });
+/**
+ * The redirect, else the streaming answer; a vanished object (deleted or expired meanwhile) is "no
+ * bits" too when streaming (a redirect leaves that to R2's 404).
+ */
+export async function packageDownload(env: Bindings, key: string, request: Request, pkg: Package): Promise<Response> {
+  const filename = `package-${pkg.guid}.zip`;
+  const redirect = await presignedRedirect(env, request, key, filename);
+  if (redirect !== null) return redirect;
+  const response = await bitsResponse(env.BITS, key, request, { contentType: "application/zip", filename });
   if (response === null) throw unprocessable(NO_BITS);
   return response;
 }

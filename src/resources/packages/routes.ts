@@ -3,7 +3,7 @@
 // and the bits modules), present.
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { assertCanWrite, spaceAccessReads, type SpaceAccess } from "../../auth/permissions";
+import { assertCanWrite, readableOr404, type SpaceAccess, spaceAccessReads } from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { newPackageBitsKey } from "../../bits/keys";
@@ -11,15 +11,16 @@ import { deleteBits } from "../../bits/store";
 import type { Db } from "../../db/client";
 import { runReads } from "../../db/reads";
 import type { Package } from "../../db/schema";
+import { requireEncryptionKeys, type Sealed } from "../../db/encryption";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { parseJson, readJsonObject } from "../../http/body";
 import { ApiError, notFound, unprocessable } from "../../http/errors";
 import { isMultipartFormData, multipartBoundary } from "../../bits/multipart";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { v3Page } from "../../http/pagination";
 import { parseListParams, type ListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import {
   loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, metadataReads, prepareMetadataPatch, type PageWithMetadata,
 } from "../../metadata/store";
@@ -29,7 +30,7 @@ import { downloadableKey, packageDownload } from "./download";
 import { presentPackage } from "./present";
 import { appPackageListSpec, copyDestination, maxPackageSize, packageCreateSchema, packageListSpec, packageUpdateSchema } from "./schema";
 import {
-  acceptUpload, appLookup, deletePackageRecord, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
+  acceptUpload, appLookup, deletePackageRecord, sealDockerPassword, insertPackage, newPackageRow, packageList, packageLookup, readablePackageWithMetadata, spaceOfApp, spaceOfPackage,
   updateDockerCredentials, type AppRef, type PackageWithApp,
 } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -39,6 +40,7 @@ type Ctx = Context<AppEnv>;
 
 const APP_INVALID = "App is invalid. Ensure it exists and you have access to it.";
 const SOURCE_INVALID = "Source package is invalid. Ensure it exists and you have access to it.";
+const SOURCE_NOT_READY = "Cannot copy package whose state is not ready.";
 const STAGING_UNAVAILABLE =
   "Staging is not available here: this Cloud Controller stores packages and buildpacks but does not stage them";
 
@@ -52,8 +54,7 @@ const STAGING_UNAVAILABLE =
 async function readablePackage(c: Ctx, guid: string): Promise<PackageWithApp & { access: SpaceAccess }> {
   const db = c.get("db");
   const [found, access] = await runReads(db, packageLookup(db, guid), spaceAccessReads(db, identityOf(c), spaceOfPackage(guid)));
-  if (!found || !access.canRead) throw notFound("Package");
-  return { ...found, access };
+  return { ...readableOr404(found, access, "Package"), access };
 }
 
 /** An app `who` can see, for create and copy (one round trip): else 422, as the reference answers there. */
@@ -64,10 +65,15 @@ async function visibleApp(db: Db, who: Identity, guid: string | null): Promise<{
   return { app, access };
 }
 
+/** A docker registry password as it is stored (encrypted, db/encryption.ts); 503 when no key is configured, before anything is written. */
+async function sealedPassword(c: Ctx, guid: string, password: string | null): Promise<Sealed | null> {
+  if (password === null) return null;
+  return sealDockerPassword(await requireEncryptionKeys(c.env), guid, password);
+}
+
 /** The audit event of a package change, actee the app (Repositories::PackageEventRepository). */
-function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>, guid?: string) {
+function packageEvent(db: Db, who: Identity, type: string, app: AppRef, data: Record<string, unknown>) {
   return auditEventInsert(db, {
-    ...(guid === undefined ? {} : { guid }),
     type: `audit.app.package.${type}`,
     actor: who,
     actee: { guid: app.guid, type: "app", name: app.name },
@@ -119,11 +125,13 @@ async function createPackage(c: Ctx) {
   if (input.type === "bits" && app.lifecycleType === "docker") throw unprocessable("Cannot create bits package for a Docker app.");
   if (input.type === "docker" && app.lifecycleType === "buildpack") throw unprocessable("Cannot create Docker package for a buildpack app.");
 
+  const guid = crypto.randomUUID();
   const row = newPackageRow({
+    guid,
     type: input.type,
     appGuid: app.guid,
     state: input.type === "docker" ? "READY" : "AWAITING_UPLOAD",
-    docker: input.docker,
+    docker: input.docker && { ...input.docker, password: await sealedPassword(c, guid, input.docker.password) },
   });
   const created = await insertPackage(db, row, [
     ...metadataCreateStatements(db, "package", row.guid, input.metadata),
@@ -135,9 +143,9 @@ async function createPackage(c: Ctx) {
 
 /**
  * Copy (PackagesController#create with source_guid, app/actions/package_copy.rb): only
- * `relationships.app.data.guid` of the body is read. Docker copies are READY at once (without credentials
- * or metadata); bits copies are COPYING while the object is copied, inside this request, so the answer
- * shows the copy's final state.
+ * `relationships.app.data.guid` of the body is read; only a READY source is copied. Docker copies are
+ * READY at once (without credentials or metadata); bits copies are COPYING while the object is copied,
+ * inside this request, so the answer shows the copy's final state.
  */
 async function copyPackage(c: Ctx, sourceGuid: string) {
   const db = c.get("db");
@@ -148,6 +156,10 @@ async function copyPackage(c: Ctx, sourceGuid: string) {
   if (!source || !sourceAccess.canRead) throw unprocessable(SOURCE_INVALID);
   assertCanWrite(sourceAccess);
   if (source.app.guid === app.guid) throw unprocessable("Source and destination app cannot be the same");
+  // Unlike the reference (app/actions/package_copy.rb checks no state), only READY bits are copied:
+  // bytes still uploading have not passed the zip check. Its message follows the one the reference
+  // gives for staging such a package (app/actions/build_create.rb).
+  if (source.pkg.state !== "READY") throw unprocessable(SOURCE_NOT_READY);
 
   const bits = source.pkg.type === "bits";
   const row = newPackageRow({
@@ -203,7 +215,8 @@ async function packagesUpdate(c: Context<AppEnv, "/:guid">) {
   }
   assertCanWrite(access);
   const patch = await prepareMetadataPatch(db, "package", pkg.guid, input.metadata);
-  await updateDockerCredentials(db, pkg.guid, input, patch.statements).catch(patch.rethrow);
+  const password = await sealedPassword(c, pkg.guid, input.password);
+  await updateDockerCredentials(db, pkg.guid, { username: input.username, password }, patch.statements).catch(patch.rethrow);
   return json(c, await presentCurrent(db, pkg.guid));
 }
 
@@ -220,7 +233,7 @@ async function packagesDestroy(c: Context<AppEnv, "/:guid">) {
     ]);
     if (bitsKey !== null) await deleteBits(bucket, bitsKey);
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
@@ -228,21 +241,19 @@ async function packagesUpload(c: Context<AppEnv, "/:guid/upload">) {
   const contentType = c.req.header("Content-Type");
   // A request with no form at all uploads nothing; a form with a broken boundary is a parse error.
   if (!isMultipartFormData(contentType)) throw unprocessable(NOTHING_UPLOADED);
-  multipartBoundary(contentType);
+  const boundary = multipartBoundary(contentType);
   const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
   assertCanWrite(access);
   if (pkg.type !== "bits") throw unprocessable("Package type must be bits.");
   if (pkg.state !== "AWAITING_UPLOAD") throw new ApiError("PackageBitsAlreadyUploaded");
 
   // One conditional update decides a race; losers never read the body.
-  const who = identityOf(c);
   const bitsKey = newPackageBitsKey(pkg.guid);
-  const auditGuid = crypto.randomUUID();
-  const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, who, "upload", app, { package_guid: pkg.guid }, auditGuid));
+  const won = await acceptUpload(db, pkg.guid, bitsKey, packageEvent(db, identityOf(c), "upload", app, { package_guid: pkg.guid }));
   if (!won) throw new ApiError("PackageBitsAlreadyUploaded");
   await receivePackageUpload(db, c.req.raw, uploadTarget({
-    pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE),
-    env: c.env, who, organizationGuid: app.organizationGuid, auditGuid, pool: c.env.POOL_QUEUE,
+    pkg, bitsKey, bucket: c.env.BITS, maxPackageSize: maxPackageSize(c.env.MAX_PACKAGE_SIZE), boundary, pool: c.env.POOL_QUEUE,
+    env: c.env, who: identityOf(c), organizationGuid: app.organizationGuid,
   }));
   return json(c, await presentCurrent(db, pkg.guid));
 }
@@ -252,8 +263,10 @@ async function packagesDownload(c: Context<AppEnv, "/:guid/download">) {
   const { pkg, app, access } = await readablePackage(c, c.req.param("guid"));
   if (!access.canReadSecrets) throw new ApiError("NotAuthorized");
   const key = downloadableKey(pkg);
-  const response = await packageDownload(c.env.BITS, key, c.req.raw, pkg);
-  if (response.status === 200 || response.status === 206) {
+  const response = await packageDownload(c.env, key, c.req.raw, pkg);
+  // A download is bytes served or a URL handed out (a 304 or 416 serves nothing); Hono answers HEAD
+  // with the GET handler, and a HEAD downloads nothing, so it records nothing.
+  if (c.req.raw.method === "GET" && (response.status === 200 || response.status === 206 || response.status === 302)) {
     await packageEvent(db, identityOf(c), "download", app, { package_guid: pkg.guid });
   }
   return response;

@@ -170,11 +170,12 @@ export const packageListSpec: ListSpec = {
 };
 
 /**
- * GET /v3/apps/:guid/packages (PackagesListMessage without the app filters): no app, space or
- * organization filters.
+ * GET /v3/apps/:guid/packages (PackagesListMessage#app_nested_request): the app, space and
+ * organization filters are refused, named in the reference's order.
  */
 export const appPackageListSpec: ListSpec = {
-  allowed: [...LIST_COMMON, "label_selector"],
+  allowed: packageListSpec.allowed,
+  refused: ["app_guids", "organization_guids", "space_guids"],
   lists: ["guids", "states", "types"],
   orderBy: ["created_at", "updated_at"],
   validate: packageListSpec.validate,

@@ -20,6 +20,7 @@ import {
 } from "../../metadata/store";
 import type { Metadata } from "../../metadata/types";
 import type { DockerCredentials, PackageType } from "./schema";
+import { seal, unseal, type EncryptionKeys, type Sealed } from "../../db/encryption";
 import { announceReady, type PoolMessage } from "../../pool/fill";
 
 /** The app a package belongs to, with what permissions and audit events need. */
@@ -136,10 +137,13 @@ export function packageList(db: Db, who: Identity, params: ListParams, scope: Li
 // Create, copy
 
 interface NewPackage {
+  /** Default: a new one. A docker password is sealed for its package's guid, so that comes first. */
+  guid?: string;
   type: PackageType;
   appGuid: string;
   state: PackageState;
-  docker?: DockerCredentials | null;
+  /** The registry credentials, the password already sealed (`sealDockerPassword`). */
+  docker?: (Omit<DockerCredentials, "password"> & { password: Sealed | null }) | null;
   /** For bits copies: where the copy will be written (the sweep removes it if the copy dies). */
   bitsKey?: string | null;
 }
@@ -148,7 +152,7 @@ interface NewPackage {
 export function newPackageRow(input: NewPackage): Package {
   return {
     id: 0,
-    guid: crypto.randomUUID(),
+    guid: input.guid ?? crypto.randomUUID(),
     appGuid: input.appGuid,
     type: input.type,
     state: input.state,
@@ -159,7 +163,7 @@ export function newPackageRow(input: NewPackage): Package {
     error: null,
     dockerImage: input.docker?.image ?? null,
     dockerUsername: input.docker?.username ?? null,
-    dockerPassword: input.docker?.password ?? null,
+    ...passwordColumns(input.docker?.password ?? null),
     pooledAt: null,
     createdAt: timestamp(),
     updatedAt: null,
@@ -202,20 +206,25 @@ export async function acceptUpload(db: Db, guid: string, bitsKey: string, audit:
 }
 
 /**
- * Back to AWAITING_UPLOAD after a refused request (bad form fields), and without the upload's audit
- * event (`auditGuid`, written by acceptUpload), since refused input leaves nothing behind: the
- * package may be uploaded again.
+ * Back to AWAITING_UPLOAD after a refused request (bad form fields, a short body): the package may be
+ * uploaded again, and the refused request leaves no trace, so the upload event `acceptUpload` recorded
+ * goes too (a package that was never uploaded has no other one).
  */
-export async function reopenUpload(db: Db, pkg: Package, bitsKey: string, auditGuid: string): Promise<boolean> {
+export async function reopenUpload(db: Db, pkg: Package, bitsKey: string): Promise<boolean> {
   try {
-    await db.batch([
+    const [rows] = await db.batch([
       db.update(packages)
         .set({ state: "AWAITING_UPLOAD", bitsKey: null, updatedAt: pkg.updatedAt })
-        .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey))),
-      guard(db, sql`changes() = 1`),
-      db.delete(auditEvents).where(eq(auditEvents.guid, auditGuid)),
+        .where(and(eq(packages.guid, pkg.guid), eq(packages.state, "PROCESSING_UPLOAD"), eq(packages.bitsKey, bitsKey)))
+        .returning({ guid: packages.guid }),
+      guard(db, sql`changes() > 0`),
+      db.delete(auditEvents).where(and(
+        eq(auditEvents.type, "audit.app.package.upload"),
+        eq(auditEvents.acteeGuid, pkg.appGuid),
+        eq(auditEvents.data, JSON.stringify({ package_guid: pkg.guid })),
+      )),
     ]);
-    return true;
+    return rows.length === 1;
   } catch (err) {
     if (isGuardFailure(err)) return false;
     throw err;
@@ -266,12 +275,56 @@ export async function markFailed(db: Db, guid: string, from: PackageState, bitsK
 }
 
 // ---------------------------------------------------------------------------------------------
+// Docker registry passwords, encrypted at rest (db/encryption.ts)
+
+type PasswordColumns = Pick<Package, "dockerPassword" | "dockerPasswordIv" | "dockerPasswordKeyLabel">;
+
+const passwordColumns = (sealed: Sealed | null): PasswordColumns =>
+  ({ dockerPassword: sealed?.ciphertext ?? null, dockerPasswordIv: sealed?.iv ?? null, dockerPasswordKeyLabel: sealed?.label ?? null });
+
+/** The password of package `guid` as it is stored: encrypted under the current key, bound to the package. */
+export const sealDockerPassword = (keys: EncryptionKeys, guid: string, password: string): Promise<Sealed> => seal(keys, password, guid);
+
+/** How many passwords one sweep re-encrypts. */
+const REENCRYPT_BATCH = 100;
+
+/**
+ * Re-encrypts stored passwords under the current key: those under another key, and those stored
+ * before encryption (no label, plaintext). Each row is rewritten only if it still holds what was read.
+ * Returns how many were rewritten; a row whose key is no longer configured is left (and logged).
+ */
+export async function reencryptDockerPasswords(db: Db, keys: EncryptionKeys): Promise<number> {
+  const label = packages.dockerPasswordKeyLabel;
+  const rows = await db.select({ guid: packages.guid, ciphertext: packages.dockerPassword, iv: packages.dockerPasswordIv, label })
+    .from(packages)
+    .where(and(sql`${packages.dockerPassword} IS NOT NULL`, or(sql`${label} IS NULL`, sql`${label} < ${keys.current}`, sql`${label} > ${keys.current}`)))
+    .limit(REENCRYPT_BATCH);
+  let done = 0;
+  for (const row of rows) {
+    const plain = row.label === null ? row.ciphertext : await unseal(keys, { label: row.label, iv: row.iv ?? "", ciphertext: row.ciphertext ?? "" }, row.guid);
+    if (plain === null || plain === undefined) {
+      console.error("database encryption: the docker password of a package cannot be decrypted (its key label is not configured)", row.guid, row.label);
+      continue;
+    }
+    const updated = await db.update(packages).set(passwordColumns(await seal(keys, plain, row.guid)))
+      .where(and(
+        eq(packages.guid, row.guid),
+        eq(packages.dockerPassword, row.ciphertext ?? ""),
+        row.label === null ? sql`${label} IS NULL` : eq(label, row.label),
+      ))
+      .returning({ guid: packages.guid });
+    done += updated.length;
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Update, delete
 
-export async function updateDockerCredentials(db: Db, guid: string, credentials: { username: string | null; password: string | null }, alongside: readonly Statement[]): Promise<void> {
-  const set: Partial<Pick<Package, "dockerUsername" | "dockerPassword">> = {};
+export async function updateDockerCredentials(db: Db, guid: string, credentials: { username: string | null; password: Sealed | null }, alongside: readonly Statement[]): Promise<void> {
+  const set: Partial<Pick<Package, "dockerUsername"> & PasswordColumns> = {};
   if (credentials.username !== null) set.dockerUsername = credentials.username;
-  if (credentials.password !== null) set.dockerPassword = credentials.password;
+  if (credentials.password !== null) Object.assign(set, passwordColumns(credentials.password));
   const statements: Statement[] = [...alongside];
   // Metadata-only updates leave the package row (and its updated_at) alone, as the reference.
   if (Object.keys(set).length > 0) statements.unshift(db.update(packages).set({ ...set, updatedAt: timestamp() }).where(eq(packages.guid, guid)));

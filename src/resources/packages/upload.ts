@@ -8,8 +8,7 @@
 //
 // Outcomes:
 // - refused (a bad form field, or a body that is not multipart before any bits arrived): the objects
-//   are deleted, the package goes back to AWAITING_UPLOAD without the upload's audit event, and the
-//   client gets the 4xx;
+//   are deleted, the package goes back to AWAITING_UPLOAD, and the client gets the 4xx;
 // - failed (the bits broke off, are too large, or are not a valid zip; a matched file is not in the
 //   pool or is corrupt): the objects are deleted and the package is FAILED with data.error;
 // - ready: READY with both checksums, then older packages of the app expire.
@@ -18,8 +17,8 @@ import type { Db } from "../../db/client";
 import type { Package } from "../../db/schema";
 import type { Bindings } from "../../env";
 import { ApiError, unprocessable } from "../../http/errors";
-import { lengthIfLast, readMultipart } from "../../bits/multipart";
-import { BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
+import { bodyLengthError, lengthIfLast, readMultipart } from "../../bits/multipart";
+import { BitsLengthMismatchError, BitsTooLargeError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { newPackageBitsKey } from "../../bits/keys";
 import { inspectZip, ZipError, ZipTooLargeError } from "../../bits/zip";
 import { assemblePackage } from "./assembly";
@@ -63,10 +62,10 @@ export interface UploadTarget {
   env: Bindings;
   who: Identity;
   organizationGuid: string;
-  /** The upload's audit event (acceptUpload), removed again when the request is refused. */
-  auditGuid: string;
   /** Where the READY package's files go to be pooled (src/pool/fill.ts). */
   pool: Queue<PoolMessage>;
+  /** The multipart boundary, read from the Content-Type once by the route. */
+  boundary: string;
 }
 
 /** A target for `pkg` whose upload was accepted under `bitsKey`. */
@@ -76,7 +75,8 @@ export function uploadTarget(input: Omit<UploadTarget, "stagingKey">): UploadTar
 
 /**
  * Receives and checks the bits, and leaves the package READY, FAILED or (refused) AWAITING_UPLOAD.
- * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails.
+ * Throws the client's error when the request is refused, CF-BlobstoreUnavailable when R2 fails. When
+ * the package was deleted meanwhile it returns having removed its object; presenting it is then 404.
  */
 export async function receivePackageUpload(db: Db, request: Request, target: UploadTarget): Promise<void> {
   const { pkg, bitsKey, bucket } = target;
@@ -84,15 +84,15 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
   switch (received.kind) {
     case "refused":
       await deleteBits(bucket, [bitsKey, target.stagingKey]);
-      await reopenUpload(db, pkg, bitsKey, target.auditGuid);
+      await reopenUpload(db, pkg, bitsKey);
       throw received.error;
     case "failed":
       await fail(db, target, received.error);
       return;
     case "blobstore":
       console.error("package upload: blobstore failure", pkg.guid, received.cause instanceof Error ? received.cause.message : String(received.cause));
-      await fail(db, target, BLOBSTORE_FAILURE);
-      throw new ApiError("BlobstoreUnavailable");
+      await failOnBlobstore(db, target);
+      return;
   }
   if (received.resources.length > 0) {
     await assemblePackage(db, target, received.bits, received.resources);
@@ -102,8 +102,8 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
 
   const problem = await zipProblem(bucket, bitsKey, target.maxPackageSize);
   if (problem === "blobstore") {
-    await fail(db, target, BLOBSTORE_FAILURE);
-    throw new ApiError("BlobstoreUnavailable");
+    await failOnBlobstore(db, target);
+    return;
   }
   if (problem !== undefined) {
     await fail(db, target, problem);
@@ -119,21 +119,35 @@ export async function receivePackageUpload(db: Db, request: Request, target: Upl
 }
 
 /**
- * The objects first (a crash in between leaves the package to the sweep), then the state. `bitsKey`:
- * the key the package names now (assembly may have moved it).
+ * The objects first (a crash in between leaves the package to the sweep), then the state. False when
+ * the package was no longer this upload's (deleted, with its app perhaps, or failed by the sweep).
+ * `bitsKey`: the key the package names now (assembly may have moved it); `others`: a staged upload.
  */
-export async function fail(db: Db, target: UploadTarget, error: string, bitsKey = target.bitsKey, others: readonly string[] = []): Promise<void> {
+export async function fail(db: Db, target: UploadTarget, error: string, bitsKey = target.bitsKey, others: readonly string[] = []): Promise<boolean> {
   await deleteBits(target.bucket, [bitsKey, target.stagingKey, ...others]).catch(() => undefined);
-  await markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", bitsKey, error);
+  return markFailed(db, target.pkg.guid, "PROCESSING_UPLOAD", bitsKey, error);
+}
+
+/**
+ * R2 failed (or the object vanished): 502 CF-BlobstoreUnavailable, unless the package is no longer
+ * this upload's. A package deleted meanwhile (its object with it) is what R2 tripped over; the caller
+ * then answers what the package is now: 404 when it is gone, as the reference for a missing package.
+ */
+async function failOnBlobstore(db: Db, target: UploadTarget): Promise<void> {
+  if (await fail(db, target, BLOBSTORE_FAILURE)) throw new ApiError("BlobstoreUnavailable");
 }
 
 async function receiveParts(request: Request, target: UploadTarget): Promise<Received> {
   let bits: StoredBits | undefined;
   let bitsStarted = false;
+  /** The length the `bits` part has if it is the last part, and whether any part followed it. */
+  let expectedLength: number | undefined;
+  let partsAfterBits = 0;
   let resources: MatchedResource[] | undefined;
   const unknownFields: string[] = [];
   try {
-    for await (const part of readMultipart(request)) {
+    for await (const part of readMultipart(request, undefined, target.boundary)) {
+      if (bitsStarted) partsAfterBits++;
       if (part.name === "bits") {
         if (bitsStarted) return { kind: "refused", error: unprocessable("Bits must be sent in one 'bits' part") };
         bitsStarted = true;
@@ -141,9 +155,11 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
         // (bits sent before `resources` are stored at bitsKey; assembly then moves the package).
         const key = resources !== undefined && resources.length > 0 ? target.stagingKey : target.bitsKey;
         // The cf CLI sends `bits` last with an exact Content-Length: one known-length put.
+        expectedLength = lengthIfLast(request, part, target.boundary);
         bits = await putBits(target.bucket, key, part.body, {
           maxBytes: rawBitsLimit(target.maxPackageSize),
-          expectedLength: lengthIfLast(request, part),
+          expectedLength,
+          endedLast: () => part.last,
         });
       } else if (part.name === "resources") {
         if (resources !== undefined) return { kind: "refused", error: unprocessable("Resources must be sent in one 'resources' part") };
@@ -160,6 +176,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
     }
   } catch (err) {
     if (err instanceof BitsTooLargeError) return { kind: "failed", error: tooLargeMessage(target.maxPackageSize) };
+    // The Content-Length promised bytes that never came (or fewer than came): the request is refused.
+    if (err instanceof BitsLengthMismatchError) return { kind: "refused", error: bodyLengthError(err.expected, err.received) };
     if (!(err instanceof ApiError)) return { kind: "blobstore", cause: err };
     // A broken body: before any bits it is the client's error; once bits flowed, the upload failed.
     if (!bitsStarted) return { kind: "refused", error: err };
@@ -170,6 +188,8 @@ async function receiveParts(request: Request, target: UploadTarget): Promise<Rec
   }
   // `resources: []` alone uploads nothing (app/messages/package_upload_message.rb).
   if (bits === undefined && (resources === undefined || resources.length === 0)) return { kind: "refused", error: unprocessable(NOTHING_UPLOADED) };
+  // The last part ends where the Content-Length says: a shorter `bits` part means bytes were missing.
+  if (bits !== undefined && partsAfterBits === 0 && expectedLength !== undefined && bits.size < expectedLength) return { kind: "refused", error: bodyLengthError(expectedLength, bits.size) };
   return { kind: "stored", bits, resources: resources ?? [] };
 }
 

@@ -7,8 +7,8 @@ import type { AppEnv } from "../../env";
 import { readJsonObject } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { isObject } from "../../http/fields";
-import { json } from "../../http/respond";
 import { routeTable } from "../../http/routes";
+import { json } from "../../http/respond";
 import { matchResources, type ResourceDescriptor } from "../../pool/match";
 
 /** The CLI sends at most 5000 resources per request (ccv3/constant/resource.go; actor/v7action/resource_match.go chunks them). */

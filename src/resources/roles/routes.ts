@@ -13,9 +13,9 @@ import { routeTable } from "../../http/routes";
 import { parseJson } from "../../http/body";
 import { parseListParams422 } from "../../http/fields";
 import { notFound, unprocessable } from "../../http/errors";
-import { absoluteUrl, v3Page } from "../../http/pagination";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { v3Page } from "../../http/pagination";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import { loadMetadata } from "../../metadata";
 import { presentOrganization } from "../organizations/present";
 import { findOrg } from "../organizations/store";
@@ -82,7 +82,7 @@ async function rolesDestroy(c: Context<AppEnv, "/:guid">) {
   const job = await startJob(c, { operation: "role.delete", resourceType: "role", resourceGuid: role.guid }, async () => {
     await deleteRole(db, who, role, organizationGuid);
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 export const roleRoutes = routeTable([

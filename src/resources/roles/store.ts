@@ -48,7 +48,8 @@ function rememberCallerStatement(db: Db, who: Identity) {
   }).onConflictDoUpdate({
     target: users.guid,
     set: { username: who.userName, origin, isOauthClient: who.isClient, updatedAt: timestamp() },
-    setWhere: sql`${users.username} IS NOT ${who.userName} OR ${users.origin} IS NOT ${origin}`,
+    // Only a row of the caller's own kind (auth/kind.ts decided it): a client never rewrites a user.
+    setWhere: sql`${users.isOauthClient} = ${who.isClient ? 1 : 0} AND (${users.username} IS NOT ${who.userName} OR ${users.origin} IS NOT ${origin})`,
   });
 }
 

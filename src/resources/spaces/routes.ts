@@ -3,7 +3,9 @@
 // SpacesV3Controller).
 import type { Context } from "hono";
 import { identityOf, read, write } from "../../auth/context";
-import { assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableSpaces, spaceAccess } from "../../auth/permissions";
+import {
+  assertCanDeleteSpace, assertCanManageOrg, assertCanManageSpace, orgAccess, readableOr404, readableSpaces, spaceAccess,
+} from "../../auth/permissions";
 import type { Identity } from "../../auth/token";
 import { deleteBitsKeys } from "../../bits/store";
 import type { Db } from "../../db/client";
@@ -12,10 +14,10 @@ import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import { parseJson } from "../../http/body";
 import { notFound } from "../../http/errors";
-import { absoluteUrl, v3Page } from "../../http/pagination";
+import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
-import { accepted, json } from "../../http/respond";
-import { startJob } from "../../jobs/jobs";
+import { json } from "../../http/respond";
+import { acceptedJob, startJob } from "../../jobs/jobs";
 import { loadOneMetadata, presentMetadata } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
 import { runReads } from "../../db/reads";
@@ -26,8 +28,7 @@ import { createSpace, deleteSpace, findSpace, invalidOrganization, spaceList, sp
 /** A space `who` can see, with what `who` may do in it; 404 otherwise. */
 async function visibleSpace(db: Db, who: Identity, guid: string) {
   const access = await spaceAccess(db, who, guid);
-  const space = access.canRead ? await findSpace(db, guid) : undefined;
-  if (!space) throw notFound("Space");
+  const space = readableOr404(access.canRead ? await findSpace(db, guid) : undefined, access, "Space");
   return { access, space };
 }
 
@@ -80,7 +81,7 @@ async function spacesDestroy(c: Context<AppEnv, "/:guid">) {
   const job = await startJob(c, { operation: "space.delete", resourceType: "space", resourceGuid: space.guid }, async () => {
     await deleteBitsKeys(bucket, await deleteSpace(db, who, space));
   });
-  return accepted(c, absoluteUrl(c, `/v3/jobs/${job.guid}`));
+  return acceptedJob(c, job);
 }
 
 export const spaceRoutes = routeTable([

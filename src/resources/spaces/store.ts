@@ -1,17 +1,17 @@
-import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Identity } from "../../auth/token";
 import { auditEventInsert } from "../../audit/events";
 import { isForeignKeyViolation, isUniqueViolation, type Statement } from "../../db/batch";
 import { firstRowOf, type Reads } from "../../db/reads";
-import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
+import { type PageWithMetadata } from "../../metadata/store";
 import { timestamp, type Db } from "../../db/client";
-import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
+import { commonConditions, inList } from "../../db/lists";
 import { roles, spaces, type Space } from "../../db/schema";
 import { unprocessable } from "../../http/errors";
-import { pageWindow } from "../../http/pagination";
 import type { ListParams } from "../../http/query";
-import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch } from "../../metadata";
+import { labelSelectorCondition, metadataCreateStatements, metadataDeleteStatements } from "../../metadata";
 import { purgeAppsStatements } from "../apps/store";
+import { listWithMetadata, updateWithAudit } from "../records";
 import type { SpaceCreate, SpaceUpdate } from "./schema";
 
 export const findSpace = (db: Db, guid: string) => db.query.spaces.findFirst({ where: eq(spaces.guid, guid) });
@@ -26,14 +26,9 @@ export function spaceList(db: Db, params: ListParams, visible: SQL | undefined):
   if (params.lists.names) conditions.push(inList(spaces.name, params.lists.names));
   if (params.lists.organization_guids) conditions.push(inList(spaces.organizationGuid, params.lists.organization_guids));
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("space", spaces.guid, params.values.label_selector));
-  const where = allOf(conditions);
-  const { limit, offset } = pageWindow(params);
-  const ordering = orderBy(params, { created_at: spaces.createdAt, updated_at: spaces.updatedAt, name: spaces.name }, spaces.id, [asc(spaces.id)]);
-  return pageWithMetadata(
-    db.select({ n: count() }).from(spaces).where(where),
-    db.select({ row: spaces, ...metadataColumns("space", spaces.guid) }).from(spaces).where(where).orderBy(...ordering).limit(limit).offset(offset),
-    (r: { row: Space } & MetadataColumnValues) => r.row,
-  );
+  return listWithMetadata<Space>(db, spaces, "space", params, conditions, {
+    created_at: spaces.createdAt, updated_at: spaces.updatedAt, name: spaces.name,
+  });
 }
 
 const nameTaken = () => unprocessable("Name must be unique per organization");
@@ -65,24 +60,19 @@ export async function createSpace(db: Db, who: Identity, input: SpaceCreate): Pr
 
 /** Applies a PATCH (name, metadata) in one batch with audit.space.update; undefined when the space is gone. */
 export async function updateSpace(db: Db, who: Identity, space: Space, input: SpaceUpdate): Promise<Space | undefined> {
-  const patch = await prepareMetadataPatch(db, "space", space.guid, input.metadata);
-  const set: Partial<typeof spaces.$inferInsert> = { updatedAt: timestamp() };
+  const set: Partial<typeof spaces.$inferInsert> = {};
   if (input.name != null) set.name = input.name;
   const request: Record<string, unknown> = {};
   if (input.name != null) request.name = input.name;
   if (input.metadata) request.metadata = input.metadata;
-  const update = db.update(spaces).set(set).where(eq(spaces.guid, space.guid)).returning();
-  const audit = auditEventInsert(db, {
-    type: "audit.space.update", actor: who, actee: { guid: space.guid, type: "space", name: set.name ?? space.name },
-    spaceGuid: space.guid, organizationGuid: space.organizationGuid, data: { request },
+  return updateWithAudit<Space>(db, spaces, {
+    resourceType: "space", guid: space.guid, set, metadata: input.metadata,
+    audit: {
+      type: "audit.space.update", actor: who, actee: { guid: space.guid, type: "space", name: set.name ?? space.name },
+      spaceGuid: space.guid, organizationGuid: space.organizationGuid, data: { request },
+    },
+    ...(input.name != null ? { nameTaken: { index: "spaces.name", error: nameTaken } } : {}),
   });
-  try {
-    const [[updated]] = await db.batch([update, ...patch.statements, audit]).catch(patch.rethrow);
-    return updated;
-  } catch (err) {
-    if (input.name != null && isUniqueViolation(err, "spaces.name")) throw nameTaken();
-    throw err;
-  }
 }
 
 /**

@@ -12,6 +12,8 @@ export function presentStack(stack: Stack, metadata: Metadata) {
     run_rootfs_image: stack.runRootfsImage ?? stack.name,
     build_rootfs_image: stack.buildRootfsImage ?? stack.name,
     default: stack.isDefault,
+    state: stack.state,
+    state_reason: stack.stateReason,
     metadata,
     links: { self: { href: `/v3/stacks/${stack.guid}` } },
   };

@@ -1,12 +1,11 @@
 // /v3/stacks: everyone with read scope reads; only admins write.
 import type { Context } from "hono";
-import { identityOf, read, write } from "../../auth/context";
-import { canWriteGlobally } from "../../auth/permissions";
+import { read, write } from "../../auth/context";
 import type { AppEnv } from "../../env";
 import { routeTable } from "../../http/routes";
 import type { Stack } from "../../db/schema";
 import { parseJson } from "../../http/body";
-import { ApiError, notFound, unprocessable } from "../../http/errors";
+import { notFound, unprocessable } from "../../http/errors";
 import { v3Page } from "../../http/pagination";
 import { parseListParams } from "../../http/query";
 import { json, noContent } from "../../http/respond";
@@ -14,20 +13,13 @@ import {
   loadOneMetadata, metadataCreateStatements, metadataDeleteStatements, prepareMetadataPatch, presentMetadata,
 } from "../../metadata";
 import { metadataReads } from "../../metadata/store";
+import { findOr404 as findRecordOr404, requireAdminWrite } from "../platform";
 import { runReads } from "../../db/reads";
 import { presentStack } from "./present";
 import { stackCreateSchema, stackListSpec, stackUpdateSchema } from "./schema";
 import { createStack, deleteStack, findStack, stackList, stackLookup, touchStack } from "./store";
 
-async function findOr404(c: Context<AppEnv>): Promise<Stack> {
-  const stack = await findStack(c.get("db"), c.req.param("guid") ?? "");
-  if (!stack) throw notFound("Stack");
-  return stack;
-}
-
-function authorizeWrite(c: Context<AppEnv>): void {
-  if (!canWriteGlobally(identityOf(c))) throw new ApiError("NotAuthorized");
-}
+const findOr404 = (c: Context<AppEnv>): Promise<Stack> => findRecordOr404(c, findStack, () => notFound("Stack"));
 
 async function present(c: Context<AppEnv>, stack: Stack) {
   return presentStack(stack, await loadOneMetadata(c.get("db"), "stack", stack.guid));
@@ -51,7 +43,7 @@ async function stacksShow(c: Context<AppEnv, "/:guid">) {
 }
 
 async function stacksCreate(c: Context<AppEnv>) {
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const input = await parseJson(c, stackCreateSchema);
   const db = c.get("db");
   const stack = await createStack(db, input, (guid) => metadataCreateStatements(db, "stack", guid, input.metadata));
@@ -62,10 +54,10 @@ async function stacksCreate(c: Context<AppEnv>) {
 async function stacksUpdate(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const current = await findOr404(c);
-  authorizeWrite(c);
+  requireAdminWrite(c);
   const input = await parseJson(c, stackUpdateSchema);
   const patch = await prepareMetadataPatch(db, "stack", current.guid, input.metadata);
-  const stack = await touchStack(db, current.guid, patch.statements).catch(patch.rethrow);
+  const stack = await touchStack(db, current.guid, input, patch.statements).catch(patch.rethrow);
   if (!stack) throw notFound("Stack");
   return json(c, await present(c, stack));
 }
@@ -73,8 +65,8 @@ async function stacksUpdate(c: Context<AppEnv, "/:guid">) {
 async function stacksDestroy(c: Context<AppEnv, "/:guid">) {
   const db = c.get("db");
   const stack = await findOr404(c);
-  authorizeWrite(c);
-  await deleteStack(db, stack.guid, metadataDeleteStatements(db, "stack", stack.guid));
+  requireAdminWrite(c);
+  await deleteStack(db, stack, metadataDeleteStatements(db, "stack", stack.guid));
   return noContent();
 }
 

@@ -1,14 +1,15 @@
 import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import { timestamp, type Db } from "../../db/client";
-import { annotations, labels, stacks, type Stack } from "../../db/schema";
+import { annotations, apps, labels, stacks, type Stack } from "../../db/schema";
+import { unprocessable } from "../../http/errors";
 import { pageWindow } from "../../http/pagination";
 import type { ListParams } from "../../http/query";
 import { labelSelectorCondition } from "../../metadata";
-import { runBatch, type Statement } from "../../db/batch";
+import { guard, isGuardFailure, runBatch, type Statement } from "../../db/batch";
 import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { firstRowOf, type Reads } from "../../db/reads";
 import { metadataColumns, pageWithMetadata, type MetadataColumnValues, type PageWithMetadata } from "../../metadata/store";
-import type { StackCreate } from "./schema";
+import type { StackCreate, StackUpdate } from "./schema";
 
 export const findStack = (db: Db, guid: string) => db.query.stacks.findFirst({ where: eq(stacks.guid, guid) });
 /** The stack, as reads for the caller's batch. */
@@ -43,6 +44,8 @@ export async function createStack(db: Db, input: StackCreate, extra: (guid: stri
     description: input.description ?? null,
     buildRootfsImage: input.build_rootfs_image ?? null,
     runRootfsImage: input.run_rootfs_image ?? null,
+    state: input.state ?? "ACTIVE",
+    stateReason: input.state_reason ?? null,
     createdAt: timestamp(),
   }).onConflictDoNothing({ target: stacks.name }).returning();
   // When the insert did nothing, the metadata rows would belong to no stack: drop them again.
@@ -54,15 +57,32 @@ export async function createStack(db: Db, input: StackCreate, extra: (guid: stri
   return (rows as Stack[])[0];
 }
 
-/** Bumps updated_at and applies metadata statements in one batch. */
-export async function touchStack(db: Db, guid: string, extra: Statement[]): Promise<Stack | undefined> {
-  const update = db.update(stacks).set({ updatedAt: timestamp() }).where(eq(stacks.guid, guid)).returning();
+/** Bumps updated_at, sets the state and its reason when given, and applies metadata statements, in one batch. */
+export async function touchStack(db: Db, guid: string, input: StackUpdate, extra: Statement[]): Promise<Stack | undefined> {
+  const set: Partial<typeof stacks.$inferInsert> = { updatedAt: timestamp() };
+  if (input.state !== undefined) set.state = input.state;
+  if (input.state_reason !== undefined) set.stateReason = input.state_reason;
+  const update = db.update(stacks).set(set).where(eq(stacks.guid, guid)).returning();
   const [rows] = await runBatch(db, [update, ...extra]);
   return (rows as Stack[])[0];
 }
 
-/** Deletes the stack and `extra` (its metadata) in one batch; false when it was already gone. */
-export async function deleteStack(db: Db, guid: string, extra: Statement[]): Promise<boolean> {
-  const [rows] = await runBatch(db, [db.delete(stacks).where(eq(stacks.guid, guid)).returning({ guid: stacks.guid }), ...extra]);
-  return (rows as { guid: string }[]).length > 0;
+/** The buildpack apps whose lifecycle names the stack `name` (an SQL expression). */
+const appsOnStack = (name: SQL) =>
+  sql`SELECT 1 FROM ${apps} WHERE ${apps.lifecycleType} = 'buildpack' AND json_extract(${apps.lifecycleData}, '$.stack') = ${name}`;
+
+/**
+ * Deletes the stack and `extra` (its metadata) in one batch; false when it was already gone. The
+ * batch first checks that no app uses the stack (an app created meanwhile is seen: one transaction);
+ * when one does, nothing is deleted and the reference's 422 is thrown (stacks_controller.rb#destroy).
+ */
+export async function deleteStack(db: Db, stack: Stack, extra: Statement[]): Promise<boolean> {
+  const unused = guard(db, sql`NOT EXISTS (${appsOnStack(sql`${stack.name}`)})`, "stack-in-use");
+  try {
+    const [, rows] = await runBatch(db, [unused, db.delete(stacks).where(eq(stacks.guid, stack.guid)).returning({ guid: stacks.guid }), ...extra]);
+    return (rows as { guid: string }[]).length > 0;
+  } catch (err) {
+    if (isGuardFailure(err, "stack-in-use")) throw unprocessable(`Cannot delete stack '${stack.name}' because apps are currently using the stack.`);
+    throw err;
+  }
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, like, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { allOf, commonConditions, inList, orderBy } from "../../db/lists";
 import { users, type User } from "../../db/schema";
@@ -33,7 +33,9 @@ export function listUsersReads(db: Db, params: ListParams, visible: SQL | undefi
   const conditions: (SQL | undefined)[] = [visible, ...commonConditions(params, users)];
   if (params.lists.usernames) conditions.push(inList(users.username, params.lists.usernames));
   if (params.lists.partial_usernames) {
-    conditions.push(or(...params.lists.partial_usernames.slice(0, 90).map((p) => like(users.username, sql`${`%${escapeLike(p)}%`} ESCAPE '\\'`))));
+    // Any of the patterns, bound as one JSON list (an OR chain would pass 100 parameters and SQLite's expression depth).
+    const patterns = JSON.stringify(params.lists.partial_usernames.map((p) => `%${escapeLike(p)}%`));
+    conditions.push(sql`EXISTS (SELECT 1 FROM json_each(${patterns}) AS p WHERE ${users.username} LIKE p.value ESCAPE '\\')`);
   }
   if (params.lists.origins) conditions.push(inList(users.origin, params.lists.origins));
   if (params.values.label_selector !== undefined) conditions.push(labelSelectorCondition("user", users.guid, params.values.label_selector));

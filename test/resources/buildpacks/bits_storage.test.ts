@@ -104,4 +104,18 @@ describe("v3 POST /v3/buildpacks/:guid/upload (field 'bits')", () => {
       expect(await storedKeys(), what).toEqual([]);
     }
   });
+
+  it("a whole body whose Content-Length claims more (1 byte, 50 MB): 400 MessageParseError at once, nothing in R2", async () => {
+    const zip = await plainZip("lying length");
+    const form = multipart([file("bits", zip)]);
+    for (const announced of [form.body.length + 1, 50_000_000]) {
+      const started = Date.now();
+      const { guid, res } = await uploadV3(form, form.body.length, announced);
+      expect(res.status, String(announced)).toBe(400);
+      expect(await v3Error(res)).toEqual({ title: "CF-MessageParseError", code: 1001, detail: "Request invalid due to parse error: the request body ended before its Content-Length" });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(await bitsKeyOf(guid)).toBeNull();
+      expect(await storedKeys()).toEqual([]);
+    }
+  });
 });

@@ -6,7 +6,8 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { database } from "../../../src/db/client";
 import { auditEvents } from "../../../src/db/schema";
 import { call, get, jsonOf } from "../../helpers/api";
-import { adminAuth, bearer, SCOPES, userAuth } from "../../helpers/tokens";
+import { buildZip } from "../../helpers/zip";
+import { adminAuth, bearer, SCOPES, scopeTokens, userAuth } from "../../helpers/tokens";
 import {
   bitsKeyOf, ensureStacks, fileForm, manifestZip, plainZip, positionsOf, resetBuildpacks, S1, S2, storedKeys, textForm, v2Create,
 } from "./helpers";
@@ -23,12 +24,7 @@ let ARO: string;
 let GA: string;
 
 beforeAll(async () => {
-  ADMIN = await adminAuth();
-  USER = await userAuth();
-  READER = await bearer({ user: "reader", scopes: SCOPES.readOnly });
-  WRITER = await bearer({ user: "writer", scopes: SCOPES.writeOnly });
-  ARO = await bearer({ user: "aro", scopes: SCOPES.adminReadOnly });
-  GA = await bearer({ user: "ga", scopes: SCOPES.globalAuditor });
+  ({ admin: ADMIN, user: USER, reader: READER, writer: WRITER, aro: ARO, ga: GA } = await scopeTokens());
   await ensureStacks(S1, S2, "stack-from-manifest", "not-from-manifest");
 });
 beforeEach(resetBuildpacks);
@@ -554,6 +550,35 @@ describe("5.5 v2 bits", () => {
     const g = await testBp();
     const res = await upload(g, fileForm("buildpack", "file.zip", await manifestZip("stack-from-manifest")));
     expect(res.status).toBe(201);
+    expect((await jsonOf<V2Resource>(res)).entity.stack).toBe("stack-from-manifest");
+  });
+
+  it.each([
+    ["an unclosed flow sequence", "stack: [oops\n"],
+    ["an unclosed quote", "stack: \"cflinuxfs4\n"],
+    ["a tab for indentation", "stack: x\nnested:\n\tkey: v\n"],
+    ["a sequence, not a mapping", "- stack: x\n"],
+    ["a list as the stack", "stack: [a, b]\n"],
+    ["a bare scalar document", "just text\n"],
+  ])("a manifest.yml that is not valid (%s) is 422 CF-BuildpackZipError and changes nothing", async (_name, text) => {
+    const g = await testBp();
+    const zip = await buildZip([{ name: "manifest.yml", data: text }, { name: "bin/detect", data: "x" }]);
+    const res = await upload(g, fileForm("buildpack", "file.zip", zip));
+    expect(res.status).toBe(422);
+    expect(await v2Err(res)).toMatchObject({ code: 390013, error_code: "CF-BuildpackZipError", description: "Buildpack zip error: buildpack manifest is not valid" });
+    expect((await jsonOf<V2Resource>(await get(`/v2/buildpacks/${g}`, ADMIN))).entity).toMatchObject({ stack: null, filename: null });
+    expect(await storedKeys()).toEqual([]);
+  });
+
+  it.each([
+    ["flow mapping", "{stack: stack-from-manifest, language: ruby}\n"],
+    ["quoted, with a comment and a later document", "# comment\n---\nstack: 'stack-from-manifest' # the stack\nlanguage: ruby\n---\nother: doc\n"],
+    ["nested keys named stack are not the stack", "dependencies:\n  - name: x\n    stack: not-it\nstack: stack-from-manifest\n"],
+  ])("a valid manifest.yml (%s) names its stack", async (_name, text) => {
+    const g = await testBp();
+    const zip = await buildZip([{ name: "manifest.yml", data: text }, { name: "bin/detect", data: "x" }]);
+    const res = await upload(g, fileForm("buildpack", "file.zip", zip));
+    expect(res.status, await res.clone().text()).toBe(201);
     expect((await jsonOf<V2Resource>(res)).entity.stack).toBe("stack-from-manifest");
   });
 

@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { database } from "../../../src/db/client";
 import { buildpacks } from "../../../src/db/schema";
 import { call, get, jsonOf, ORIGIN, v3Error, waitForJob } from "../../helpers/api";
-import { adminAuth, bearer, SCOPES, userAuth } from "../../helpers/tokens";
+import { scopeTokens } from "../../helpers/tokens";
 import {
   bitsKeyOf, ensureStacks, fileForm, manifestZip, plainZip, positionsOf, resetBuildpacks, S1, S2, S3, storedKeys, v3Create,
   type V3Buildpack,
@@ -26,11 +26,7 @@ let ARO: string;
 let GA: string;
 
 beforeAll(async () => {
-  ADMIN = await adminAuth();
-  USER = await userAuth();
-  READER = await bearer({ user: "reader", scopes: SCOPES.readOnly });
-  ARO = await bearer({ user: "aro", scopes: SCOPES.adminReadOnly });
-  GA = await bearer({ user: "ga", scopes: SCOPES.globalAuditor });
+  ({ admin: ADMIN, user: USER, reader: READER, aro: ARO, ga: GA } = await scopeTokens());
   await ensureStacks(S1, S2, S3, "stack-from-manifest");
 });
 beforeEach(resetBuildpacks);

@@ -7,13 +7,14 @@ import { makeApp } from "../../helpers/fixtures";
 import { adminAuth, auths } from "../../helpers/tokens";
 import { makeWorld } from "../../helpers/world";
 import { digestHex } from "../../helpers/bytes";
-import { appZip, createBits, createDocker, getPackage, packageKeys, readyBitsPackage, type PackageJson } from "./helpers";
+import { appZip, bitsPart, createBits, createDocker, getPackage, multipart, packageKeys, readyBitsPackage, uploadZip, type PackageJson } from "./helpers";
 
 let w: Awaited<ReturnType<typeof makeWorld>>;
 beforeAll(async () => {
   w = await makeWorld();
 });
 
+const NOT_READY = "Cannot copy package whose state is not ready.";
 const NOT_AUTHORIZED = { detail: "You are not authorized to perform the requested action", title: "CF-NotAuthorized", code: 10003 };
 
 async function download(guid: string, auth?: string, headers?: Record<string, string>) {
@@ -35,6 +36,18 @@ describe("download", () => {
     const events = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE type = 'audit.app.package.download' AND data = ?")
       .bind(JSON.stringify({ package_guid: pb.guid })).first<{ n: number }>();
     expect(events?.n).toBe(1);
+  });
+
+  it("HEAD: the headers of a download, and no audit event (only GET records one)", async () => {
+    const zip = await appZip("headed\n");
+    const pb = await readyBitsPackage(w.A.guid, zip);
+    const res = await call("HEAD", `/v3/packages/${pb.guid}/download`, { auth: await adminAuth() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Length")).toBe(String(zip.length));
+    expect(await res.text()).toBe("");
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE type = 'audit.app.package.download' AND data = ?")
+      .bind(JSON.stringify({ package_guid: pb.guid })).first<{ n: number }>();
+    expect(events?.n).toBe(0);
   });
 
   it("Range and If-None-Match", async () => {
@@ -125,15 +138,64 @@ describe("copy", () => {
     expect(await packageKeys(pb.guid)).toHaveLength(1);
   });
 
-  it("copying a bits package without bits is accepted and FAILED 'failed to copy' (the reference's behaviour)", async () => {
+  /** Nothing a refused copy could leave: no package on the destination app, no audit event naming the source. */
+  async function expectNoCopy(sourceGuid: string, appGuid: string) {
+    const packages = await env.DB.prepare("SELECT guid FROM packages WHERE app_guid = ?").bind(appGuid).all<{ guid: string }>();
+    expect(packages.results).toEqual([]);
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE type = 'audit.app.package.create' AND json_extract(data, '$.request.source_package_guid') = ?")
+      .bind(sourceGuid).first<{ n: number }>();
+    expect(events?.n).toBe(0);
+  }
+
+  it("only a READY source is copied: AWAITING_UPLOAD, FAILED and EXPIRED sources are 422, and nothing is created", async () => {
+    const target = await makeApp({ spaceGuid: w.S.guid });
     const awaiting = await createBits(w.A.guid);
-    const res = await copy(awaiting.guid, w.A2.guid);
-    expect(res.status).toBe(201);
-    const body = await jsonOf<PackageJson>(res);
-    expect(body.state).toBe("FAILED");
-    expect(body.data.error).toMatch(/^failed to copy - /);
-    expect(await packageKeys(body.guid)).toEqual([]);
-    expect((await getPackage(body.guid)).state).toBe("FAILED");
+    const failed = await createBits(w.A.guid);
+    expect((await uploadZip(failed.guid, new TextEncoder().encode("not a zip"))).status).toBe(200);
+    expect((await getPackage(failed.guid)).state).toBe("FAILED");
+    const expired = await readyBitsPackage(w.A.guid);
+    await env.DB.prepare("UPDATE packages SET state = 'EXPIRED' WHERE guid = ?").bind(expired.guid).run();
+    for (const source of [awaiting, failed, expired]) {
+      const res = await copy(source.guid, target.guid);
+      expect(res.status).toBe(422);
+      expect(await v3Error(res)).toEqual({ detail: NOT_READY, title: "CF-UnprocessableEntity", code: 10008 });
+      await expectNoCopy(source.guid, target.guid);
+    }
+  });
+
+  it("a package still uploading can be neither copied nor downloaded: its bytes are unreachable until it is READY (and these, FAILED, never are)", async () => {
+    const target = await makeApp({ spaceGuid: w.S.guid });
+    const source = await createBits(w.A.guid);
+    // Bytes that are no zip: the upload will fail them, and no copy may have taken them first.
+    const { body, contentType } = multipart([bitsPart(new TextEncoder().encode("x".repeat(64 * 1024)))]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulls++ === 0) return controller.enqueue(body.slice(0, body.length - 100));
+        await gate;
+        controller.enqueue(body.slice(body.length - 100));
+        controller.close();
+      },
+    }, { highWaterMark: 0 });
+    const uploading = call("POST", `/v3/packages/${source.guid}/upload`, {
+      auth: await adminAuth(), body: stream, headers: { "Content-Type": contentType, "Content-Length": String(body.length) },
+    });
+    for (let i = 0; i < 100 && (await getPackage(source.guid)).state !== "PROCESSING_UPLOAD"; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await getPackage(source.guid)).state).toBe("PROCESSING_UPLOAD");
+
+    const res = await copy(source.guid, target.guid);
+    expect(res.status).toBe(422);
+    expect(await v3Error(res)).toEqual({ detail: NOT_READY, title: "CF-UnprocessableEntity", code: 10008 });
+    const downloaded = await download(source.guid);
+    expect(downloaded.status).toBe(422);
+
+    release();
+    const done = await jsonOf<PackageJson>(await uploading);
+    expect(done.state).toBe("FAILED");
+    await expectNoCopy(source.guid, target.guid);
+    expect(await packageKeys(source.guid)).toEqual([]);
   });
 
   it("C25 admin_read_only and global_auditor: 403", async () => {

@@ -91,7 +91,8 @@ describe("the seed: GET /v3/packages/:guid", () => {
     const row: Package = {
       id: 1, guid: "guid-44f7c078-0934-470f-9883-4fcddc5b8f13", appGuid: "guid-1d3bf0ec-5806-43c4-b64e-8364dba1086a",
       type: "bits", state: "AWAITING_UPLOAD", bitsKey: null, bitsSize: null, sha1: null, sha256: null, error: null,
-      dockerImage: null, dockerUsername: null, dockerPassword: null, pooledAt: null, createdAt: "2015-11-13T17:02:56Z", updatedAt: null,
+      dockerImage: null, dockerUsername: null, dockerPassword: null, dockerPasswordIv: null, dockerPasswordKeyLabel: null, pooledAt: null,
+      createdAt: "2015-11-13T17:02:56Z", updatedAt: null,
     };
     const { relationships: _r, metadata: _m, data, ...rest } = presentPackage(row);
     const { checksum: _c, ...seedData } = data as { hash: unknown; checksum: unknown; error: unknown };

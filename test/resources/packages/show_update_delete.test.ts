@@ -143,8 +143,10 @@ describe("update", () => {
     expect(body.data).toEqual({ image: "registry/image:latest", username: "Walz", password: "***" });
     expect(body.updated_at).not.toBeNull();
     expect(JSON.stringify(body)).not.toContain("Absolutely secret");
-    const stored = await env.DB.prepare("SELECT docker_password FROM packages WHERE guid = ?").bind(pd.guid).first<{ docker_password: string }>();
-    expect(stored?.docker_password).toBe("Absolutely secret");
+    // Stored, encrypted (test/packages/docker_credentials.test.ts).
+    const stored = await env.DB.prepare("SELECT docker_password, docker_password_key_label FROM packages WHERE guid = ?").bind(pd.guid).first<{ docker_password: string; docker_password_key_label: string }>();
+    expect(stored?.docker_password).not.toContain("Absolutely secret");
+    expect(stored?.docker_password_key_label).toBe(env.DB_ENCRYPTION_CURRENT_KEY_LABEL);
     const wrongType = await patch(pd.guid, { username: 5 });
     expect(wrongType.status).toBe(422);
     expect((await v3Error(wrongType)).detail).toBe("Username must be a string");

@@ -9,6 +9,7 @@ import { housekeeping } from "../../../src/housekeeping";
 import { sweepPackages, STUCK_PACKAGE_TIMEOUT_MS } from "../../../src/resources/packages/sweep";
 import { partialKeyOf } from "../../../src/bits/keys";
 import { call, get, jsonOf, ORIGIN, v3Error } from "../../helpers/api";
+import { makeApp } from "../../helpers/fixtures";
 import { adminAuth, auths } from "../../helpers/tokens";
 import { buildZip } from "../../helpers/zip";
 import { chunkedStream, digestHex, pseudoRandomBytes } from "../../helpers/bytes";
@@ -38,6 +39,7 @@ async function expectUntouched(guid: string) {
   expect(pkg.state).toBe("AWAITING_UPLOAD");
   expect(pkg.updated_at).toBeNull();
   expect(await packageKeys(guid)).toEqual([]);
+  expect(await auditEvents("audit.app.package.upload", guid)).toBe(0);
 }
 
 describe("upload", () => {
@@ -359,6 +361,70 @@ describe("upload races", () => {
   });
 });
 
+describe("a Content-Length larger than the body", () => {
+  const MESSAGE_PARSE = (detail: string) => ({ title: "CF-MessageParseError", code: 1001, detail: `Request invalid due to parse error: ${detail}` });
+
+  /**
+   * An upload whose Content-Length claims `declared` bytes; the stream sends the real body and ends.
+   * `stored` counts the puts into R2 that completed, at any moment (padding included).
+   */
+  async function lyingUpload(guid: string, parts: Parameters<typeof multipart>[0], declared: (real: number) => number) {
+    const { body, contentType } = multipart(parts);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body);
+        controller.close();
+      },
+    });
+    let stored = 0;
+    const bits = new Proxy(env.BITS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return async (...args: Parameters<R2Bucket["put"]>) => {
+            const object = await target.put(...args);
+            stored++;
+            return object;
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const started = Date.now();
+    const ctx = createExecutionContext();
+    const request = new Request(`${ORIGIN}/v3/packages/${guid}/upload`, {
+      method: "POST", body: stream,
+      headers: { Authorization: await adminAuth(), "Content-Type": contentType, "Content-Length": String(declared(body.length)) },
+    });
+    const res = await worker.fetch(request, { ...env, BITS: bits }, ctx);
+    await waitOnExecutionContext(ctx);
+    return { res, ms: Date.now() - started, stored };
+  }
+
+  for (const [name, declared] of [
+    ["50 MB declared for a 1 KB body", () => 50_000_000],
+    ["one byte more than the body", (real: number) => real + 1],
+    ["100 KiB more than the body", (real: number) => real + 100 * 1024],
+  ] as const) {
+    it(`${name}: 400 CF-MessageParseError at once, nothing stored, the package still AWAITING_UPLOAD, no audit event`, async () => {
+      const pkg = await createBits(w.C.guid);
+      const { res, ms, stored } = await lyingUpload(pkg.guid, [bitsPart(await appZip())], declared);
+      expect(res.status).toBe(400);
+      expect(await v3Error(res)).toEqual(MESSAGE_PARSE("the request body ended before its Content-Length"));
+      expect(ms).toBeLessThan(5_000);
+      // Not even for a moment: the put of the bits never completes (no padding with bytes never sent).
+      expect(stored).toBe(0);
+      expect((await getPackage(pkg.guid)).state).toBe("AWAITING_UPLOAD");
+      expect(await packageKeys(pkg.guid)).toEqual([]);
+      expect(await auditEvents("audit.app.package.upload", pkg.guid)).toBe(0);
+      // The package may still be uploaded, with an honest request.
+      const retried = await uploadZip(pkg.guid, await appZip());
+      expect(retried.status).toBe(200);
+      expect((await jsonOf<PackageJson>(retried)).state).toBe("READY");
+    });
+  }
+});
+
 describe("interrupted uploads and the sweep", () => {
   /** A request whose body sends the first `sent` bytes of a valid upload and then fails or just ends. */
   async function cutOffUpload(guid: string, zip: Uint8Array, sent: number, how: "error" | "end") {
@@ -467,6 +533,65 @@ describe("interrupted uploads and the sweep", () => {
     const after = await jsonOf<PackageJson>(res);
     expect(after.state).toBe("FAILED");
     expect(after.data.error).toMatch(/the upload did not complete/);
+    expect(await packageKeys(pkg.guid)).toEqual([]);
+  });
+});
+
+describe("deleted while uploading", () => {
+  /**
+   * The upload as the runtime runs it, with the package (or its app) deleted through the API at the
+   * worst moment: right after the bits reached R2, before the zip check reads them back.
+   */
+  async function uploadDeletedMidway(pkg: PackageJson, deletePath: string) {
+    const zip = await appZip("deleted meanwhile\n");
+    const { body, contentType } = multipart([bitsPart(zip)]);
+    const auth = await adminAuth();
+    let deleted = false;
+    const bits = new Proxy(env.BITS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return async (...args: Parameters<R2Bucket["put"]>) => {
+            const stored = await target.put(...args);
+            if (!deleted && args[0].startsWith(`packages/${pkg.guid}/`)) {
+              deleted = true;
+              const ctx = createExecutionContext();
+              const res = await worker.fetch(new Request(`${ORIGIN}${deletePath}`, { method: "DELETE", headers: { Authorization: auth } }), env, ctx);
+              expect(res.status).toBe(202);
+              await waitOnExecutionContext(ctx); // the delete job has run
+            }
+            return stored;
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const ctx = createExecutionContext();
+    const request = new Request(`${ORIGIN}/v3/packages/${pkg.guid}/upload`, {
+      method: "POST", body, headers: { Authorization: auth, "Content-Type": contentType, "Content-Length": String(body.length) },
+    });
+    const res = await worker.fetch(request, { ...env, BITS: bits }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(deleted).toBe(true);
+    return res;
+  }
+
+  it("the package deleted during its upload: the uploader gets 404 CF-ResourceNotFound, and no object is left", async () => {
+    const app = await makeApp({ spaceGuid: w.S.guid });
+    const pkg = await createBits(app.guid);
+    const res = await uploadDeletedMidway(pkg, `/v3/packages/${pkg.guid}`);
+    expect(res.status).toBe(404);
+    expect(await v3Error(res)).toEqual({ detail: "Package not found", title: "CF-ResourceNotFound", code: 10010 });
+    expect((await get(`/v3/packages/${pkg.guid}`, await adminAuth())).status).toBe(404);
+    expect(await packageKeys(pkg.guid)).toEqual([]);
+  });
+
+  it("its app deleted during the upload: 404 CF-ResourceNotFound as well, and no object is left", async () => {
+    const app = await makeApp({ spaceGuid: w.S.guid });
+    const pkg = await createBits(app.guid);
+    const res = await uploadDeletedMidway(pkg, `/v3/apps/${app.guid}`);
+    expect(res.status).toBe(404);
+    expect(await v3Error(res)).toEqual({ detail: "Package not found", title: "CF-ResourceNotFound", code: 10010 });
     expect(await packageKeys(pkg.guid)).toEqual([]);
   });
 });

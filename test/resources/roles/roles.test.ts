@@ -262,3 +262,59 @@ describe("/v3/users", () => {
     expect((await jsonOf(show)).guid).toBe(brandNew);
   });
 });
+
+describe("users and clients are kept apart (is_oauth_client)", () => {
+  const INVALID_TOKEN = { detail: "Invalid Auth Token", title: "CF-InvalidAuthToken", code: 1000 };
+  const clientAuth = async (clientId: string, scope: string[] = ["cloud_controller.read", "cloud_controller.write"]) =>
+    `bearer ${await hsToken({ claims: { user_id: undefined, user_name: undefined, email: undefined, client_id: clientId, scope } })}`;
+  const userRow = (guid: string) => env.DB.prepare("SELECT is_oauth_client, username, origin FROM users WHERE guid = ?").bind(guid).first();
+
+  it("a client token whose client_id names a known user is 401 CF-InvalidAuthToken: it gets none of the user's roles and never rewrites the user", async () => {
+    const w = await world();
+    // The developer has called once: the row knows them as a UAA user.
+    expect((await get("/v3/users", w.auth.dev)).status).toBe(200);
+    const before = await userRow(w.user.dev);
+    expect(before).toMatchObject({ is_oauth_client: 0, username: `${w.user.dev}-name`, origin: "uaa" });
+    const impostor = await clientAuth(w.user.dev);
+    for (const path of ["/v3/users", `/v3/spaces/${w.space.guid}`, "/v3/apps", "/v3/buildpacks"]) {
+      const res = await get(path, impostor);
+      expect(res.status, path).toBe(401);
+      expect(await v3Error(res)).toEqual(INVALID_TOKEN);
+    }
+    const write = await call("POST", "/v3/apps", { auth: impostor, body: { name: "by-impostor", relationships: { space: { data: { guid: w.space.guid } } } } });
+    expect(write.status).toBe(401);
+    expect(await userRow(w.user.dev)).toEqual(before);
+    const created = await env.DB.prepare("SELECT count(*) AS n FROM apps WHERE name = 'by-impostor'").first<{ n: number }>();
+    expect(created?.n).toBe(0);
+  });
+
+  it("a client_id shaped like a UUID that names a user here is 401, even before that user ever called", async () => {
+    const w = await world();
+    const uuidUser = crypto.randomUUID();
+    expect((await call("POST", "/v3/roles", { auth: w.auth.admin, body: orgRole("organization_user", uuidUser, w.org.guid) })).status).toBe(201);
+    const res = await get(`/v3/organizations/${w.org.guid}`, await clientAuth(uuidUser));
+    expect(res.status).toBe(401);
+    expect(await v3Error(res)).toEqual(INVALID_TOKEN);
+    expect(await userRow(uuidUser)).toMatchObject({ is_oauth_client: 0, username: null, origin: null });
+  });
+
+  it("a user token whose user_id names a known client is 401 CF-InvalidAuthToken", async () => {
+    const clientId = `ci-${crypto.randomUUID().slice(0, 8)}`;
+    expect((await get("/v3/users", await clientAuth(clientId))).status).toBe(200);
+    expect(await userRow(clientId)).toMatchObject({ is_oauth_client: 1, origin: null });
+    const res = await get("/v3/users", `bearer ${await hsToken({ claims: { user_id: clientId, user_name: "pretender" } })}`);
+    expect(res.status).toBe(401);
+    expect(await v3Error(res)).toEqual(INVALID_TOKEN);
+    expect(await userRow(clientId)).toMatchObject({ is_oauth_client: 1, username: null, origin: null });
+  });
+
+  it("a client granted roles by its id (not a UUID) acts with them, and is then known as a client", async () => {
+    const w = await world();
+    const clientId = `pipeline-${crypto.randomUUID().slice(0, 8)}`;
+    expect((await call("POST", "/v3/roles", { auth: w.auth.admin, body: orgRole("organization_user", clientId, w.org.guid) })).status).toBe(201);
+    const auth = await clientAuth(clientId);
+    expect((await get(`/v3/organizations/${w.org.guid}`, auth)).status).toBe(200);
+    expect((await get("/v3/users", auth)).status).toBe(200);
+    expect(await userRow(clientId)).toMatchObject({ is_oauth_client: 1 });
+  });
+});

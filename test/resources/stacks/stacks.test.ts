@@ -39,10 +39,10 @@ describe("/v3/stacks", () => {
   it("admins create with metadata; the shape; GET one; duplicates are 422", async () => {
     const stack = await create({ name: "s-create", description: "desc", metadata: { labels: { tier: "x" }, annotations: { note: "y" } } });
     expect(Object.keys(stack)).toEqual([
-      "guid", "created_at", "updated_at", "name", "description", "run_rootfs_image", "build_rootfs_image", "default", "metadata", "links",
+      "guid", "created_at", "updated_at", "name", "description", "run_rootfs_image", "build_rootfs_image", "default", "state", "state_reason", "metadata", "links",
     ]);
     expect(stack).toMatchObject({
-      name: "s-create", description: "desc", updated_at: null, default: false, run_rootfs_image: "s-create",
+      name: "s-create", description: "desc", updated_at: null, default: false, run_rootfs_image: "s-create", state: "ACTIVE", state_reason: null,
       metadata: { labels: { tier: "x" }, annotations: { note: "y" } }, links: { self: { href: `/v3/stacks/${stack.guid}` } },
     });
     expect(await jsonOf(await get(`/v3/stacks/${stack.guid}`, USER))).toEqual(stack);
