@@ -124,7 +124,7 @@ function multipart(parts) {
 }
 
 describe("cf push twice: resource matching against wrangler dev, read back with Python's zipfile", { timeout: 300_000 }, () => {
-  const secret = "resource-matching-test-secret";
+  const secret = "resource-matching-test-secret-of-32-bytes-or-more";
   const uaaUrl = "http://127.0.0.1:9/uaa";
   const state = mkdtempSync(join(tmpdir(), "cf-bits-api-match-"));
   const appDir = join(state, "app");
