@@ -339,6 +339,8 @@ const COPY_BUFFER = 256 * 1024;
 const COPY_BUFFERS = 8;
 /** Pool files whose checks may still run while the copy goes on. */
 const MAX_CHECKS = 4;
+/** The buffer a check's inflated output is read into and dropped. */
+const DRAIN_BUFFER = 64 * 1024;
 
 /**
  * Checks a pool file's bytes as they pass, natively: they are fed to a gzip decompressor as the body of
@@ -352,7 +354,7 @@ class ContentCheck {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly reading: Promise<void>;
 
-  constructor(readonly file: PooledFile) {
+  constructor(readonly file: PooledFile, private readonly spare: ArrayBuffer[]) {
     const stream = new DecompressionStream("gzip");
     this.writer = stream.writable.getWriter();
     this.writer.closed.catch(() => undefined);
@@ -367,14 +369,21 @@ class ContentCheck {
   private chain: Promise<void>;
 
   private async drain(reader: ByteReader): Promise<void> {
-    let buffer = new Uint8Array(64 * 1024);
-    for (;;) {
-      const got = await reader.readSome(buffer);
-      buffer = new Uint8Array(got.buffer);
-      if (got.length === 0) return;
-      this.size += got.length;
-      // More than the recorded size is wrong already; stop inflating a bomb there.
-      if (this.size > this.file.entry.size) throw new PooledFileError(this.file, "its content is longer than recorded");
+    // One of the assembly's spare buffers, given back at the end: a fresh one per pool file would be
+    // 64 KiB of garbage per file, thousands of them before V8 collects.
+    let buffer = new Uint8Array(this.spare.pop() ?? new ArrayBuffer(DRAIN_BUFFER));
+    try {
+      for (;;) {
+        const got = await reader.readSome(buffer);
+        buffer = new Uint8Array(got.buffer);
+        if (got.length === 0) return;
+        this.size += got.length;
+        // More than the recorded size is wrong already; stop inflating a bomb there.
+        if (this.size > this.file.entry.size) throw new PooledFileError(this.file, "its content is longer than recorded");
+      }
+    } finally {
+      // Detached when a read failed mid-way: then it is lost, not returned.
+      if (buffer.buffer.byteLength === DRAIN_BUFFER) this.spare.push(buffer.buffer);
     }
   }
 
@@ -497,6 +506,8 @@ class Assembly {
   private written = 0;
   /** Pool object gets started ahead, by item index. */
   private readonly prefetched = new Map<number, Promise<R2ObjectBody | null>>();
+  /** Drain buffers of finished checks, for the next ones. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(private readonly bucket: R2Bucket, private readonly plan: AssemblyPlan) {}
 
@@ -604,7 +615,7 @@ class Assembly {
       await object.body.cancel().catch(() => undefined);
       throw new PooledFileError(file, `its object has ${object.size} bytes, not ${file.entry.compressedSize}`);
     }
-    this.copy = { reader: new ByteReader(object.body), left: file.entry.compressedSize, check: new ContentCheck(file) };
+    this.copy = { reader: new ByteReader(object.body), left: file.entry.compressedSize, check: new ContentCheck(file, this.spare) };
   }
 
   /**
