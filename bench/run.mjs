@@ -26,7 +26,7 @@ import { buildpackGuid, MATCH_USER, poolSha1, prepareDatabase, seedMatch, SMALL,
 import { BENCH_ISSUER, newSecret, signToken } from "./lib/tokens.mjs";
 import { startWorker, wrangler } from "./lib/worker.mjs";
 import { MiB, multipartUpload, streamedZip } from "./lib/zip.mjs";
-import { change, entryData, makeApp, matchBody, uploadForm, writeZip } from "./lib/push.mjs";
+import { change, entryData, makeApp, postAssembledUpload, postMatch, waitPooled, writeZip } from "./lib/push.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SCENARIOS = ["bundle", "request", "scaling", "bits", "presign", "bits200", "dbsize", "cpu", "multipart", "match", "push"];
@@ -670,10 +670,11 @@ async function idleCpuRate(worker, ms = 3000) {
 
 /**
  * Runs `fn` (n requests, one at a time) and returns the Worker process's CPU time over it minus the
- * idle rate for as long, per request, and its peak RSS over the RSS just before.
+ * idle rate for as long, per request, and its peak RSS over the RSS just before. It starts `settleMs`
+ * after the call, or at once (0: a window that must open right at an answer, as the pooling one).
  */
-async function cpuWindow(worker, idleRate, n, fn) {
-  await sleep(200);
+async function cpuWindow(worker, idleRate, n, fn, { settleMs = 200 } = {}) {
+  if (settleMs > 0) await sleep(settleMs);
   const pid = worker.runtimePid;
   const rss = memory(pid).rss;
   const sampler = sampleMemory([pid]);
@@ -708,11 +709,30 @@ function configuredCpuMs() {
 }
 
 /**
+ * What bounds one queue consumer invocation's work (the CPU limit applies to an invocation, which is
+ * a batch of messages): FILL_BUDGET in src/pool/fill.ts (per message; a message takes at least one
+ * entry, so a single file up to RESOURCE_MAX_SIZE goes over its bytes), production's RESOURCE_MAX_SIZE
+ * and its consumer's max_batch_size.
+ */
+function poolLimits() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const fill = readFileSync(join(ROOT, "src", "pool", "fill.ts"), "utf8");
+  const budget = /FILL_BUDGET: FillBudget = \{ entries: (\d+), bytes: ([\d *]+) \}/.exec(fill);
+  const product = (expr) => expr.split("*").reduce((n, f) => n * Number(f.trim()), 1);
+  const maxSize = /^\[env\.production\.vars\][^[]*?^RESOURCE_MAX_SIZE\s*=\s*"(\d+)"/m.exec(toml);
+  const batch = /^\[\[env\.production\.queues\.consumers\]\][^[]*?^max_batch_size\s*=\s*(\d+)/m.exec(toml);
+  if (!budget || !maxSize || !batch) throw new Error("FILL_BUDGET (src/pool/fill.ts), RESOURCE_MAX_SIZE or max_batch_size (wrangler.toml, production) not found");
+  return { entries: Number(budget[1]), bytes: product(budget[2]), maxFileBytes: Number(maxSize[1]), batchSize: Number(batch[1]) };
+}
+
+/**
  * 6. CPU per request: the app's workerd process CPU time (/proc/<pid>/stat utime + stime, minus its
  * idle rate) around `--cpu-requests` requests of each kind sent one at a time, and per MiB of bits
- * uploaded and downloaded: the slope between 1 MiB and `--cpu-mib` MiB transfers, against the bare
- * worker's put and get of the same bytes (the floor: what the local R2 simulator in the same process
- * costs). From the per-MiB figure: the CPU the largest package and buildpack uploads need.
+ * uploaded, downloaded, assembled from the pool and pooled by the queue consumer: the slope between
+ * 1 MiB and `--cpu-mib` MiB, against the bare worker's put and get of the same bytes (the floor: what
+ * the local R2 simulator in the same process costs). From the per-MiB figures: the CPU the largest
+ * package and buildpack uploads, the largest assembled package and one pool consumer invocation need,
+ * each checked at twice that against cpu_ms.
  */
 async function cpu(app, bare, token) {
   const n = CPU_REQUESTS;
@@ -727,10 +747,12 @@ async function cpu(app, bare, token) {
   kinds["GET /v3/packages?per_page=50"] = await cpuWindow(app, idle.app, n, () => times(n, () => getOk(app, "/v3/packages?per_page=50", token)));
   kinds["POST /v3/packages"] = await cpuWindow(app, idle.app, n, () => times(n, async () => created.push(await createBitsPackage(app, token, appGuid))));
   kinds["POST /v3/packages/:guid/upload (64 KiB zip)"] = await cpuWindow(app, idle.app, n, () => times(n, (i) => postUpload(app, token, created[i], small)));
+  // Each READY package is a message to the pool's queue consumer (its one 64 KiB file is not above the
+  // threshold: it reads the central directory and marks it pooled); it runs off the request path and
+  // must be done before the next window opens.
+  await waitPooled(dirs.small, created);
   // Uploads expire all but an app's newest packages (as the reference's BitsExpiration): download the last one.
   kinds["GET /v3/packages/:guid/download (64 KiB)"] = await cpuWindow(app, idle.app, n, () => times(n, () => getDownload(app, token, created.at(-1))));
-  // Resource-pool assembly and pooled uploads (src/pool/, not on this branch yet) go here: a window
-  // around n assemble requests, and an upload whose bits come from the pool.
   const base = kinds["GET /"].perRequestMs;
   for (const [name, k] of Object.entries(kinds)) {
     log(`CPU: ${name} ${fmt(k.perRequestMs, 2)} ms/request, peak +${fmt(mib(k.overIdle), 1)} MiB`);
@@ -748,6 +770,7 @@ async function cpu(app, bare, token) {
     for (let r = 0; r < 3; r++) {
       const pkg = await createBitsPackage(app, token, appGuid);
       per.upload[sizeMiB].push((await cpuWindow(app, idle.app, 1, () => postUpload(app, token, pkg, zip))).cpuMs);
+      await waitPooled(dirs.small, [pkg]); // its 16 MiB files are pooled off the request path: not in the next window
       per.download[sizeMiB].push((await cpuWindow(app, idle.app, 1, () => getDownload(app, token, pkg))).cpuMs);
       const key = `bench/cpu-${sizeMiB}-${r}`;
       per.put[sizeMiB].push((await cpuWindow(bare, idle.bare, 1, () => barePut(bare, key, zip))).cpuMs);
@@ -764,7 +787,51 @@ async function cpu(app, bare, token) {
     rows.push(["cpu", `${k}  CPU per MiB (1 vs ${CPU_MIB} MiB)`, `${fmt(perMiB[k], 2)} ms/MiB`, `${fmt(perMiB[bareK], 2)} ms/MiB (bare ${bareK})`,
       perMiB[bareK] > 0 ? (perMiB[k] / perMiB[bareK]).toFixed(2) : "(floor under the 10 ms tick)", "(diagnosis)", ""]);
   }
-  for (const k of ["assembled", "pooled"]) rows.push(["cpu", `${k}  CPU per MiB`, "not measured: no src/pool/ yet", "", "", "", ""]);
+
+  // Assembled and pooled, per MiB: an app of 256 KiB files (random bytes, deflated as the CLI zips them:
+  // above the pool's 64 KiB threshold, as jars are) and two 1 KiB ones, pushed twice as the push part
+  // does. The first push's upload answers READY; from that answer until the queue consumer has marked
+  // the package pooled (read from the local D1, not asked of the Worker) is the pooling window. Then the
+  // repeat push: every big file matched, the two small ones in its bits zip; its upload assembles the
+  // package from the pool in the request. The slope is per MiB of the app's zip (the assembled package
+  // holds the same entries).
+  const pool = { fileBytes: 256 * 1024, zipMiB: {}, pooled: {}, assembled: {}, fillSeconds: {} };
+  for (const sizeMiB of sizes) {
+    const big = (sizeMiB * MiB) / pool.fileBytes;
+    for (const k of ["pooled", "assembled", "fillSeconds"]) pool[k][sizeMiB] = [];
+    for (let r = 0; r < 3; r++) {
+      const list = makeApp({ files: big + 2, small: 2, totalBytes: big * pool.fileBytes + 2 * 1024 });
+      const zipFile = join(state, `cpu-pool-${sizeMiB}-${r}.zip`);
+      const zipSize = await writeZip(list, zipFile);
+      pool.zipMiB[sizeMiB] = mib(zipSize);
+      const poolApp = await createApp(app, token, `bench-cpu-pool-${sizeMiB}-${r}`);
+      const first = await createBitsPackage(app, token, poolApp);
+      await postUpload(app, token, first, { size: zipSize, chunks: () => createReadStream(zipFile, { highWaterMark: 256 * 1024 }) });
+      const fill = await cpuWindow(app, idle.app, 1, () => waitPooled(dirs.small, [first]), { settleMs: 0 });
+      rm(zipFile);
+      pool.pooled[sizeMiB].push(fill.cpuMs);
+      pool.fillSeconds[sizeMiB].push(fill.wallMs / 1000);
+      const { matched } = await postMatch(app, token, list);
+      if (matched.length !== big) throw new Error(`the pool offers ${matched.length} of the ${big} files of a pooled package`);
+      const held = new Set(matched.map((m) => m.checksum.value));
+      const rest = await writeZip(list.filter((f) => !held.has(f.sha1)), null);
+      const second = await createBitsPackage(app, token, poolApp);
+      pool.assembled[sizeMiB].push((await cpuWindow(app, idle.app, 1, () => postAssembledUpload(app, token, second, matched, rest))).cpuMs);
+      await waitPooled(dirs.small, [second]); // its files are all held: the consumer only counts them as used
+    }
+    log(`CPU: ${sizeMiB} MiB app (${big} files): pooled ${pool.pooled[sizeMiB].map((x) => fmt(x)).join(", ")} ms in ${pool.fillSeconds[sizeMiB].map((x) => x.toFixed(1)).join(", ")} s; assembled ${pool.assembled[sizeMiB].map((x) => fmt(x)).join(", ")} ms`);
+  }
+  const poolSlope = (k) => (median(pool[k][CPU_MIB]) - median(pool[k][1])) / (pool.zipMiB[CPU_MIB] - pool.zipMiB[1]);
+  const poolFixed = (k) => median(pool[k][1]) - poolSlope(k) * pool.zipMiB[1];
+  perMiB.assembled = poolSlope("assembled");
+  perMiB.pooled = poolSlope("pooled");
+  // The floor: each byte read from R2 once and written once (the bare worker's get and put).
+  const floor = perMiB.put + perMiB.get;
+  for (const k of ["assembled", "pooled"]) {
+    log(`CPU: ${k} ${fmt(perMiB[k], 2)} ms/MiB (bare put + get ${fmt(floor, 2)}); fixed ${fmt(poolFixed(k), 1)} ms`);
+    rows.push(["cpu", `${k}  CPU per MiB (1 vs ${CPU_MIB} MiB of 256 KiB files)`, `${fmt(perMiB[k], 2)} ms/MiB`, `${fmt(floor, 2)} ms/MiB (bare put + get)`,
+      floor > 0 ? (perMiB[k] / floor).toFixed(2) : "", "(diagnosis)", ""]);
+  }
 
   // What the largest uploads need: a package's raw limit (src/resources/packages/upload.ts
   // rawBitsLimit: MAX_PACKAGE_SIZE and half again, plus 16 MiB) and a buildpack's (MAX_BUILDPACK_BYTES,
@@ -773,11 +840,31 @@ async function cpu(app, bare, token) {
     { what: "largest package upload (1 GiB + 50% + 16 MiB raw)", mib: 1024 + 512 + 16 },
     { what: "largest buildpack upload (4 GiB)", mib: 4096 },
   ];
+  // An upload with resources stores its bits part (up to the raw limit) and then assembles the package
+  // (each byte of it once): bounded by the whole raw limit at the upload's rate and again at the
+  // assembly's, whichever part comes from the pool. A queue consumer invocation (one batch) pools at
+  // most max_batch_size messages, each at most FILL_BUDGET's bytes or one file under RESOURCE_MAX_SIZE.
+  const rawMiB = 1024 + 512 + 16;
+  const fills = poolLimits();
+  const messageMiB = Math.max(mib(fills.bytes), mib(fills.maxFileBytes));
+  largest.push(
+    { what: `largest package upload assembled (${fmt(rawMiB)} MiB uploaded, then assembled)`, mib: rawMiB, kind: "assembled",
+      need: poolFixed("assembled") + (perMiB.upload + perMiB.assembled) * rawMiB,
+      own: Math.max(0, perMiB.upload - perMiB.put + perMiB.assembled - floor) * rawMiB },
+    { what: `one pool message (FILL_BUDGET ${fills.entries} entries or ${fmt(mib(fills.bytes))} MiB)`, mib: mib(fills.bytes), kind: "pooled",
+      need: poolFixed("pooled") + perMiB.pooled * mib(fills.bytes), own: Math.max(0, perMiB.pooled - floor) * mib(fills.bytes) },
+    { what: `one pool consumer invocation (max_batch_size ${fills.batchSize}: ${fills.batchSize === 1 ? "a message" : `${fills.batchSize} messages`} of one file under RESOURCE_MAX_SIZE ${fmt(mib(fills.maxFileBytes))} MiB)`, mib: fills.batchSize * messageMiB, kind: "pooled",
+      need: fills.batchSize * (poolFixed("pooled") + perMiB.pooled * messageMiB), own: fills.batchSize * Math.max(0, perMiB.pooled - floor) * messageMiB },
+  );
   const limit = configuredCpuMs();
-  results.cpu = { idleMsPerSecond: { app: idle.app * 1000, bare: idle.bare * 1000 }, requests: kinds, perMiB, fixedMs: { upload: fixed("upload"), download: fixed("download") }, samples: per, configuredCpuMs: limit, largest: [] };
+  results.cpu = {
+    idleMsPerSecond: { app: idle.app * 1000, bare: idle.bare * 1000 }, requests: kinds, perMiB,
+    fixedMs: { upload: fixed("upload"), download: fixed("download"), assembled: poolFixed("assembled"), pooled: poolFixed("pooled") },
+    samples: per, pool, poolLimits: fills, configuredCpuMs: limit, largest: [],
+  };
   for (const l of largest) {
-    const need = fixed("upload") + perMiB.upload * l.mib;
-    const own = Math.max(0, perMiB.upload - perMiB.put) * l.mib;
+    const need = l.need ?? fixed("upload") + perMiB.upload * l.mib;
+    const own = l.own ?? Math.max(0, perMiB.upload - perMiB.put) * l.mib;
     results.cpu.largest.push({ ...l, needMs: need, workerOwnMs: own });
     const verdict = limit ? target(`${l.what}: CPU x2 / cpu_ms`, (2 * need) / limit, 1, "max") : "MISS";
     if (!limit) targets.push({ name: `${l.what}: cpu_ms set`, value: null, target: "[env.production.limits] cpu_ms", met: false });
@@ -863,6 +950,9 @@ async function matchScenario(empty, full, token) {
   }
 }
 
+/** A difference of bytes as signed MiB. */
+const signedMiB = (bytes) => `${bytes >= 0 ? "+" : "-"}${fmt(mib(Math.abs(bytes)), 1)} MiB`;
+
 /**
  * Resource matching (issue 11): an app of 2,000 files and 200 MB (and one of 500 files and 50 MB, to see
  * whether memory grows with the package), pushed as the cf CLI does: the first push matches nothing and
@@ -872,8 +962,6 @@ async function matchScenario(empty, full, token) {
  * object R2 to R2 (the floor of a package materialized as one object), its client bytes, and workerd's
  * peak memory while assembling against the bare worker's single put of the same bytes.
  */
-const signedMiB = (bytes) => `${bytes >= 0 ? "+" : "-"}${fmt(mib(Math.abs(bytes)), 1)} MiB`;
-
 async function push(app, bare, token) {
   results.push = [];
   for (const [files, small, megabytes] of [[500, 25, 50], [2000, 100, 200]]) {
@@ -882,13 +970,7 @@ async function push(app, bare, token) {
     const zipFile = join(state, `push-${megabytes}.zip`);
     const zipSize = await writeZip(list, zipFile);
     const appGuid = await createApp(app, token, `bench-push-${megabytes}`);
-    const match = async () => {
-      const body = matchBody(list);
-      const res = await fetch(`${app.url}/v3/resource_matches`, { method: "POST", headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body });
-      const text = await res.text();
-      if (res.status !== 201) throw new Error(`match answered ${res.status}: ${text.slice(0, 300)}`);
-      return { matched: JSON.parse(text).resources, sent: Buffer.byteLength(body) };
-    };
+    const match = () => postMatch(app, token, list);
 
     // First push: nothing matches, the whole zip goes up.
     const pkg1 = await createBitsPackage(app, token, appGuid);
@@ -920,17 +1002,10 @@ async function push(app, bare, token) {
     const matchSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     const have = new Set(m2.matched.map((r) => r.checksum.value));
     const missing = list.filter((f) => !have.has(f.sha1));
-    const form = uploadForm(JSON.stringify(m2.matched), await writeZip(missing, null));
-    const up2 = await withMemory(app, async () => {
-      const res = await fetch(`${app.url}/v3/packages/${pkg2}/upload`, {
-        method: "POST", body: form.body, headers: { authorization: `bearer ${token}`, "content-type": form.contentType },
-      });
-      const pkg = JSON.parse(await res.text());
-      if (res.status !== 200 || pkg.state !== "READY") throw new Error(`second push answered ${res.status} ${pkg.state}: ${JSON.stringify(pkg.data ?? pkg)}`);
-      return { pkg, runtime: Number(res.headers.get("x-runtime")) };
-    });
+    const missingZip = await writeZip(missing, null);
+    const up2 = await withMemory(app, () => postAssembledUpload(app, token, pkg2, m2.matched, missingZip));
     const secondSeconds = Number(process.hrtime.bigint() - t) / 1e9;
-    const secondSent = m2.sent + form.body.length;
+    const secondSent = m2.sent + up2.sent;
 
     // The same bytes for the bare worker: its single put of them (memory floor), then its R2-to-R2 copy (time floor).
     const pkgFile = join(state, `push-${megabytes}-package.zip`);

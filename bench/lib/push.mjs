@@ -8,7 +8,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DatabaseSync } from "node:sqlite";
 import { crc32, deflateRawSync } from "node:zlib";
+import { d1File } from "./plan.mjs";
 
 const DOS_DATE = ((2026 - 1980) << 9) | (1 << 5) | 1;
 const MODE = 0o644;
@@ -126,6 +129,57 @@ export function uploadForm(resources, zip) {
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** POST /v3/resource_matches of `files`, as the CLI asks before a push: the matched entries, and the bytes sent. */
+export async function postMatch(worker, token, files) {
+  const body = matchBody(files);
+  const res = await fetch(`${worker.url}/v3/resource_matches`, { method: "POST", headers: { authorization: `bearer ${token}`, "content-type": "application/json" }, body });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`match answered ${res.status}: ${text.slice(0, 300)}`);
+  return { matched: JSON.parse(text).resources, sent: Buffer.byteLength(body) };
+}
+
+/**
+ * A repeat push's upload: the `matched` entries named in `resources` and `zip` (a Buffer: the CLI's
+ * zip of the files that did not match, small) as `bits`. The package is assembled in the request: the
+ * answer must be READY. Resolves to the package, its X-Runtime (s) and the bytes sent.
+ */
+export async function postAssembledUpload(worker, token, packageGuid, matched, zip) {
+  const form = uploadForm(JSON.stringify(matched), zip);
+  const res = await fetch(`${worker.url}/v3/packages/${packageGuid}/upload`, {
+    method: "POST", body: form.body, headers: { authorization: `bearer ${token}`, "content-type": form.contentType },
+  });
+  const text = await res.text();
+  const pkg = JSON.parse(text);
+  if (res.status !== 200 || pkg.state !== "READY") throw new Error(`upload with resources answered ${res.status} ${pkg.state}: ${JSON.stringify(pkg.data ?? pkg).slice(0, 500)}`);
+  return { pkg, runtime: Number(res.headers.get("x-runtime")), sent: form.body.length };
+}
+
+/**
+ * Waits until the pool's queue consumer is done with each of `guids` (its `pooled_at` set, or it is no
+ * longer READY), reading the Worker's local D1 from here: polling it through the API would cost the
+ * workerd process CPU of its own. Resolves to the seconds waited.
+ */
+export async function waitPooled(persistTo, guids, { timeoutMs = 20 * 60 * 1000, everyMs = 50 } = {}) {
+  const started = Date.now();
+  const file = d1File(persistTo);
+  const list = JSON.stringify(guids);
+  for (;;) {
+    let waiting;
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      waiting = db.prepare("SELECT count(*) AS n FROM packages WHERE guid IN (SELECT value FROM json_each(?)) AND state = 'READY' AND pooled_at IS NULL").get(list).n;
+    } catch (err) {
+      if (!/locked|busy/i.test(err.message)) throw err;
+      waiting = -1; // the Worker is writing: ask again
+    } finally {
+      db.close();
+    }
+    if (waiting === 0) return (Date.now() - started) / 1000;
+    if (Date.now() - started > timeoutMs) throw new Error(`${waiting} of ${guids.length} packages not pooled after ${timeoutMs / 1000} s`);
+    await sleep(everyMs);
+  }
 }
 
 /** The compressed data of each entry of a (non-zip64) zip on disk: { name, offset, size }. */
