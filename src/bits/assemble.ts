@@ -8,10 +8,14 @@
 // reference does (`zip -d` in lib/cloud_controller/packager/shared_bits_packer.rb).
 //
 // The uploaded entries are copied in offset order, in ONE sequential (ranged) read of the uploaded
-// object; each pool file is read from its own object. While a pool file is copied its CRC-32 and size
+// object. A pool file whose bytes a previous package also holds (its recorded source: key, etag,
+// offset) is read from there: the pool files are grouped by source and ordered by offset, and each
+// source is read by as few ranged gets (pinned to the etag) as the gaps allow; a source gone or replaced
+// sends its files to their own pool objects, one get each. While a pool file is copied its CRC-32 and size
 // are checked (inflated on the side by zlib, which verifies both; nothing kept): a mismatch, a missing or
 // short object errors the stream with PooledFileError before the central directory, so a put of the
-// stream's known length never completes. Memory is flat: bytes pass through one reused buffer into
+// stream's known length never completes (from a source: SourceError, after which assembling again
+// from the pool objects is sound). Memory is flat: bytes pass through one reused buffer into
 // the reader's own buffers (a byte stream answering BYOB reads), whatever the package's size.
 import { ByteReader } from "./byte-reader";
 import { BitsChangedError, BitsNotFoundError } from "./store";
@@ -24,6 +28,8 @@ export interface PoolPart {
   crc32: number;
   /** 0 stored, 8 deflate. */
   method: number;
+  /** A package object that also holds these compressed bytes, at `offset` (read there when it can be). */
+  source?: { key: string; etag: string; offset: number } | undefined;
 }
 
 /** A file of the package taken from the pool. */
@@ -35,6 +41,17 @@ export interface PooledFile<E extends PoolPart = PoolPart> {
   /** The R2 key of the pool object. */
   key: string;
   entry: E;
+}
+
+/**
+ * A pool file's bytes read from its source package did not match (short, or not its CRC-32 and size):
+ * the assembly stops (bytes went out already); assembling again from the pool objects is sound.
+ */
+export class SourceError extends Error {
+  override readonly name = "SourceError";
+  constructor(readonly file: PooledFile, readonly reason: string) {
+    super(`the source of the pooled file ${file.path} (${file.entry.source?.key ?? ""}) does not match: ${reason}`);
+  }
 }
 
 /** A pool file whose object is missing, or whose bytes do not match its size or CRC-32. */
@@ -160,7 +177,7 @@ export function planAssembly(uploaded: UploadedZip | undefined, pooled: readonly
       source: { uploaded: e },
     });
   }
-  for (const p of pooled) {
+  for (const p of bySource(pooled)) {
     const name = encoder.encode(p.path);
     items.push({
       name,
@@ -208,6 +225,27 @@ export function planAssembly(uploaded: UploadedZip | undefined, pooled: readonly
     centralDirectorySize: cdSize,
     zip64Threshold: threshold,
   };
+}
+
+/**
+ * The pool files grouped by source package (in the order each source first appears) and by offset in
+ * it, so a source's bytes are read in runs; files without a source keep their order, after the rest.
+ */
+function bySource<E extends PoolPart>(pooled: readonly PooledFile<E>[]): PooledFile<E>[] {
+  const group = new Map<string, number>();
+  for (const p of pooled) if (p.entry.source && !group.has(p.entry.source.key)) group.set(p.entry.source.key, group.size);
+  const rank = (p: PooledFile<E>) => (p.entry.source ? group.get(p.entry.source.key)! : group.size);
+  return pooled.slice().sort((a, b) => rank(a) - rank(b) || (a.entry.source?.offset ?? 0) - (b.entry.source?.offset ?? 0));
+}
+
+/** Where each pool file's compressed bytes start in the assembled zip (for recording it as their source). */
+export function pooledDataOffsets<E extends PoolPart>(plan: AssemblyPlan): { file: PooledFile<E>; offset: number }[] {
+  const out: { file: PooledFile<E>; offset: number }[] = [];
+  for (const item of plan.items) {
+    if (!("pooled" in item.source)) continue;
+    out.push({ file: item.source.pooled as PooledFile<E>, offset: item.offset + LOCAL_SIZE + item.name.length + (item.localZip64 ? LOCAL_ZIP64_EXTRA : 0) });
+  }
+  return out;
 }
 
 /** A name as a path is compared with the pool files' paths ("./a//b" is "a/b"). */
@@ -337,6 +375,11 @@ const PREFETCH = 8;
 /** The size of the buffers the copied bytes pass through, and how many there are. */
 const COPY_BUFFER = 256 * 1024;
 const COPY_BUFFERS = 8;
+/**
+ * Bytes between two pool files in their source package read through and dropped rather than ending
+ * the ranged get (the next file's local header, a file not wanted); a wider gap starts a new get.
+ */
+const MAX_SOURCE_GAP = 256 * 1024;
 /** Pool files whose checks may still run while the copy goes on. */
 const MAX_CHECKS = 4;
 /** The buffer a check's inflated output is read into and dropped. */
@@ -500,7 +543,11 @@ class Assembly {
   private phase: "entries" | "central" | "end" | "done" = "entries";
   private cdNext = 0;
   /** The copy under way: its source, bytes left, and the check of a pool file. */
-  private copy: { reader: ByteReader; left: number; check: ContentCheck | undefined } | undefined;
+  private copy: { reader: ByteReader; left: number; check: ContentCheck | undefined; fromSource: boolean } | undefined;
+  /** The ranged get of a source package under way: where it stands and where it ends. */
+  private run: { key: string; etag: string; reader: ByteReader; pos: number; end: number } | undefined;
+  /** Source packages gone or replaced: their files come from the pool objects. */
+  private readonly deadSources = new Set<string>();
   /** The one read of the uploaded object, and where it stands. */
   private uploaded: { reader: ByteReader; pos: number } | undefined;
   private written = 0;
@@ -565,6 +612,7 @@ class Assembly {
         if (this.failure !== undefined) throw this.failure;
         this.phase = "central";
         await this.closeUploaded();
+        this.closeRun();
         return true;
       }
       this.next++;
@@ -605,17 +653,75 @@ class Assembly {
         throw new ZipError("inconsistent", `${entry.name} runs into the central directory`);
       }
       input.pos += entry.compressedSize;
-      this.copy = { reader: input.reader, left: entry.compressedSize, check: undefined };
+      this.copy = { reader: input.reader, left: entry.compressedSize, check: undefined, fromSource: false };
       return;
     }
     const file = item.source.pooled;
+    const run = await this.sourceRun(this.next - 1);
+    if (run !== undefined) {
+      this.copy = { reader: run, left: file.entry.compressedSize, check: new ContentCheck(file, this.spare), fromSource: true };
+      return;
+    }
+    this.closeRun();
     const object = await this.poolObject(this.next - 1);
     if (object === null) throw new PooledFileError(file, "its object is missing");
     if (object.size !== file.entry.compressedSize) {
       await object.body.cancel().catch(() => undefined);
       throw new PooledFileError(file, `its object has ${object.size} bytes, not ${file.entry.compressedSize}`);
     }
-    this.copy = { reader: new ByteReader(object.body), left: file.entry.compressedSize, check: new ContentCheck(file, this.spare) };
+    this.copy = { reader: new ByteReader(object.body), left: file.entry.compressedSize, check: new ContentCheck(file, this.spare), fromSource: false };
+  }
+
+  /** Whether item `index` reads from a live source package (else from its pool object). */
+  private fromSource(index: number): boolean {
+    const source = this.plan.items[index]?.source;
+    return source !== undefined && "pooled" in source && source.pooled.entry.source !== undefined && !this.deadSources.has(source.pooled.entry.source.key);
+  }
+
+  /**
+   * The reader positioned at item `index`'s bytes in its source package: the get under way when the
+   * bytes lie ahead of it within its span (the bytes between read and dropped), else a new ranged get
+   * pinned to the recorded etag, spanning the following items of the same source whose gaps are at most
+   * MAX_SOURCE_GAP. Undefined when the item has no source or the source is gone or replaced (then it
+   * and the source's other files come from the pool objects).
+   */
+  private async sourceRun(index: number): Promise<ByteReader | undefined> {
+    if (!this.fromSource(index)) return undefined;
+    const { items } = this.plan;
+    const file = (items[index]!.source as { pooled: PooledFile }).pooled;
+    const src = file.entry.source!;
+    let run = this.run;
+    if (run === undefined || run.key !== src.key || run.etag !== src.etag || src.offset < run.pos || src.offset - run.pos > MAX_SOURCE_GAP || src.offset + file.entry.compressedSize > run.end) {
+      this.closeRun();
+      let end = src.offset + file.entry.compressedSize;
+      for (let i = index + 1; i < items.length; i++) {
+        const s = items[i]!.source;
+        const o = "pooled" in s ? s.pooled.entry.source : undefined;
+        if (o === undefined || o.key !== src.key || o.etag !== src.etag || o.offset < end || o.offset - end > MAX_SOURCE_GAP) break;
+        end = o.offset + (s as { pooled: PooledFile }).pooled.entry.compressedSize;
+      }
+      const object = await this.bucket.get(src.key, { range: { offset: src.offset, length: end - src.offset }, onlyIf: { etagMatches: src.etag } });
+      if (object === null || !("body" in object)) {
+        this.deadSources.add(src.key);
+        return undefined;
+      }
+      run = this.run = { key: src.key, etag: src.etag, reader: new ByteReader(object.body), pos: src.offset, end };
+    }
+    let gap = src.offset - run.pos;
+    while (gap > 0) {
+      const got = await run.reader.readInto(this.scratch.subarray(0, Math.min(gap, this.scratch.length)) as Uint8Array<ArrayBuffer>);
+      this.scratch = new Uint8Array(got.buffer);
+      if (got.length === 0) throw new SourceError(file, "its source package is shorter than recorded");
+      gap -= got.length;
+    }
+    run.pos = src.offset + file.entry.compressedSize;
+    return run.reader;
+  }
+
+  private closeRun(): void {
+    const run = this.run;
+    this.run = undefined;
+    if (run !== undefined && !run.reader.done) run.reader.cancel(undefined);
   }
 
   /**
@@ -627,12 +733,13 @@ class Assembly {
     const { items } = this.plan;
     for (let i = index; i < Math.min(items.length, index + PREFETCH); i++) {
       const source = items[i]!.source;
-      if (!("pooled" in source) || this.prefetched.has(i)) continue;
+      if (!("pooled" in source) || this.prefetched.has(i) || this.fromSource(i)) continue;
       const getting = this.bucket.get(source.pooled.key);
       getting.catch(() => undefined); // awaited when its turn comes, or its body cancelled by close()
       this.prefetched.set(i, getting);
     }
-    const getting = this.prefetched.get(index)!;
+    // An item whose source was found gone after the gets ahead were started: its own get now.
+    const getting = this.prefetched.get(index) ?? this.bucket.get((this.plan.items[index]!.source as { pooled: PooledFile }).pooled.key);
     this.prefetched.delete(index);
     return getting;
   }
@@ -642,7 +749,13 @@ class Assembly {
     const copy = this.copy!;
     if (copy.left === 0) {
       this.copy = undefined;
-      if (copy.check !== undefined) {
+      if (copy.check !== undefined && copy.fromSource) {
+        // The run's reader goes on to the next file; a mismatch here is the source's, not the pool's.
+        const { file } = copy.check;
+        await this.track(copy.check.finish().catch((e: unknown) => {
+          throw new SourceError(file, e instanceof PooledFileError ? e.reason : String(e));
+        }));
+      } else if (copy.check !== undefined) {
         // A pool object holds exactly these bytes; nothing more is wanted from it.
         if (!copy.reader.done) copy.reader.cancel(undefined);
         await this.track(copy.check.finish());
@@ -660,6 +773,7 @@ class Assembly {
     const whole = new Uint8Array(got.buffer); // a BYOB read moved the buffer
     if (got.length === 0) {
       this.release(whole);
+      if (copy.check !== undefined && copy.fromSource) throw new SourceError(copy.check.file, "its source package is shorter than recorded");
       if (copy.check !== undefined) throw new PooledFileError(copy.check.file, "its object is shorter than recorded");
       throw new BitsChangedError(this.plan.uploaded?.key ?? "");
     }
@@ -710,8 +824,9 @@ class Assembly {
     for (const getting of this.prefetched.values()) void getting.then((o) => o?.body.cancel().catch(() => undefined), () => undefined);
     this.prefetched.clear();
     this.copy?.check?.abort();
-    this.copy?.reader.cancel(undefined);
+    if (!this.copy?.fromSource) this.copy?.reader.cancel(undefined);
     this.copy = undefined;
+    this.closeRun();
     await this.closeUploaded();
     this.phase = "done";
   }

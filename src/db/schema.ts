@@ -278,6 +278,13 @@ export const resourcePool = sqliteTable("resource_pool", {
   method: integer("method").notNull(),
   createdAt: createdAt(),
   lastUsedAt: text("last_used_at").notNull(),
+  /**
+   * A package object that also holds these compressed bytes (the newest known), its etag, and where the
+   * bytes start in it: assembly reads runs of them with one ranged get instead of one get per pool object.
+   */
+  sourceKey: text("source_key"),
+  sourceEtag: text("source_etag"),
+  sourceOffset: integer("source_offset"),
 }, (t) => [
   primaryKey({ columns: [t.scope, t.sha1] }),
   index("resource_pool_last_used_idx").on(t.lastUsedAt),

@@ -4,7 +4,10 @@
 // not hold yet. An entry is verified before it is pooled: inflated, its size and CRC-32 checked against
 // the central directory, its SHA-1 computed from the inflated bytes; one that fails is never pooled.
 // Its compressed bytes are then copied as they are to `pool/<scope>/<sha1>`, and the row written after
-// the object. Work per message is bounded (FILL_BUDGET); a continuation message takes the rest.
+// the object, with the package as the entry's source (its key, etag and the data's offset). Entries
+// skipped by CRC-32 and size are not given this package as source (their SHA-1 is not known unread);
+// assembly records its own package as the source of the pool files it wrote. Work per message is
+// bounded (FILL_BUDGET); a continuation message takes the rest.
 import { and, eq } from "drizzle-orm";
 import { database, timestamp, type Db } from "../db/client";
 import { resourcePool } from "../db/schema";
@@ -13,7 +16,7 @@ import { BitsChangedError, BitsNotFoundError, hex, openBitsReader } from "../bit
 import { crc32, inspectZip, isSymlink, ZipError, type ZipEntry } from "../bits/zip";
 import { poolSettings, sizeEligible, type PoolSettings } from "./config";
 import { markPooled, packageToPool } from "./packages";
-import { inJsonList, pooledByCrc, poolKey, poolScopeOf, recordPooled, type PoolEntry } from "./store";
+import { inJsonList, pooledByCrc, poolKey, poolScopeOf, recordPooled, recordSources, type PoolEntry } from "./store";
 
 /** The queue's message: pool the package's eligible files from the `from`-th on (in offset order). */
 export interface PoolMessage {
@@ -192,6 +195,8 @@ async function poolChosen(env: Bindings, db: Db, key: string, etag: string, scop
     result.pooled++;
   }
   await recordPooled(db, [...verified.values()].map((v) => v.entry));
+  // The package holds each verified entry's bytes where its data starts: assembly may read them there.
+  await recordSources(db, key, etag, [...verified.values()].map((v) => ({ scope, sha1: v.entry.sha1, offset: v.dataStart })));
 }
 
 /** The package's object went away (deleted, expired) or changed: nothing to pool, and not worth a retry. */

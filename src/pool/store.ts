@@ -17,6 +17,15 @@ export interface PoolEntry {
   compressedSize: number;
   crc32: number;
   method: 0 | 8;
+  /** A package object holding the same compressed bytes, if one is known (see PoolSource). */
+  source?: PoolSource;
+}
+
+/** Where a pool entry's compressed bytes also lie: a package object (pinned to its etag) and their offset in it. */
+export interface PoolSource {
+  key: string;
+  etag: string;
+  offset: number;
 }
 
 export const GLOBAL_SCOPE = "global";
@@ -49,8 +58,13 @@ export function usableScopes(env: Bindings, who: Identity, scope: SQL | typeof r
 export const inJsonList = (column: SQL | typeof resourcePool.sha1, values: readonly string[]): SQL =>
   sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 
-const toEntry = (row: { scope: string; sha1: string; size: number; compressedSize: number; crc32: number; method: number }): PoolEntry => ({
+type EntryRow = { scope: string; sha1: string; size: number; compressedSize: number; crc32: number; method: number; sourceKey: string | null; sourceEtag: string | null; sourceOffset: number | null };
+
+const toEntry = (row: EntryRow): PoolEntry => ({
   scope: row.scope, sha1: row.sha1, size: row.size, compressedSize: row.compressedSize, crc32: row.crc32, method: row.method === 8 ? 8 : 0,
+  ...(row.sourceKey !== null && row.sourceEtag !== null && row.sourceOffset !== null
+    ? { source: { key: row.sourceKey, etag: row.sourceEtag, offset: row.sourceOffset } }
+    : {}),
 });
 
 const entryColumns = {
@@ -60,6 +74,9 @@ const entryColumns = {
   compressedSize: resourcePool.compressedSize,
   crc32: resourcePool.crc32,
   method: resourcePool.method,
+  sourceKey: resourcePool.sourceKey,
+  sourceEtag: resourcePool.sourceEtag,
+  sourceOffset: resourcePool.sourceOffset,
 };
 
 /**
@@ -86,6 +103,19 @@ export async function touchPooled(db: Db, entries: readonly PoolEntry[]): Promis
   const keys = JSON.stringify(entries.map((e) => [e.scope, e.sha1]));
   await db.update(resourcePool).set({ lastUsedAt: timestamp() })
     .where(sql`(${resourcePool.scope}, ${resourcePool.sha1}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys}))`);
+}
+
+/**
+ * Records that the package object `key` (etag `etag`) holds these entries' compressed bytes, each at
+ * its offset: the newest package wins, so a repeat push reads the previous push's package. One
+ * statement per 5,000 entries (the list bound as one JSON value); an entry gone meanwhile is skipped.
+ */
+export async function recordSources(db: Db, key: string, etag: string, entries: readonly { scope: string; sha1: string; offset: number }[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += 5000) {
+    const rows = JSON.stringify(entries.slice(i, i + 5000).map((e) => [e.scope, e.sha1, e.offset]));
+    await db.run(sql`UPDATE ${resourcePool} SET source_key = ${key}, source_etag = ${etag}, source_offset = j.value ->> 2
+      FROM json_each(${rows}) AS j WHERE ${resourcePool.scope} = j.value ->> 0 AND ${resourcePool.sha1} = j.value ->> 1`);
+  }
 }
 
 /** Removes a corrupt or missing entry: the row first (so no match offers it), then the object. */

@@ -4,7 +4,7 @@
 // test/node/resource-matching.test.mjs reads assembled packages with Python's zipfile.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { assemblyStream, planAssembly, PooledFileError, type PooledFile, type UploadedZip } from "../../src/bits/assemble";
+import { assemblyStream, planAssembly, pooledDataOffsets, PooledFileError, SourceError, type PooledFile, type UploadedZip } from "../../src/bits/assemble";
 import { openBitsReader, putBits } from "../../src/bits/store";
 import { inspectZip, readZipEntry, ZipError, type ZipEntry } from "../../src/bits/zip";
 import { dec, enc, pseudoRandomBytes } from "../helpers/bytes";
@@ -203,5 +203,89 @@ describe("assembly", () => {
     const err = await putBits(env.BITS, key, assemblyStream(env.BITS, plan), { length: plan.length }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZipError);
     expect(await listKeys(env.BITS, "packages/lying/")).toEqual([]);
+  });
+});
+
+describe("assembly from a source package (a previous package holding the pool files' bytes)", () => {
+  const now = new Date("2024-05-01T12:00:00Z");
+  /** Gets made through the bucket, by key. */
+  function counting(): { bucket: R2Bucket; gets: { key: string; options: R2GetOptions | undefined }[] } {
+    const gets: { key: string; options: R2GetOptions | undefined }[] = [];
+    const bucket = { ...recordingBucket(env.BITS).bucket, get: (k: string, o?: R2GetOptions) => (gets.push({ key: k, options: o }), env.BITS.get(k, o)) } as unknown as R2Bucket;
+    return { bucket, gets };
+  }
+  /** Twelve pool files; a package assembled from them; the files again, with that package as their source. */
+  async function sourced() {
+    const files: PooledFile[] = [];
+    for (let i = 0; i < 12; i++) {
+      const content = i % 3 === 0 ? pseudoRandomBytes(40_000 + i, 100 + i) : enc.encode(`file ${i} text\n`.repeat(3000 + i));
+      files.push(await poolFile(`dir/f${i}`, content, (i % 2 ? 8 : 0) as 0 | 8));
+    }
+    const first = await assemble(undefined, files, { now });
+    const withSource = pooledDataOffsets(first.plan).map(({ file, offset }) => ({ ...file, entry: { ...file.entry, source: { key: first.key, etag: first.stored.etag, offset } } }));
+    return { files, first, withSource };
+  }
+  const bytesOf = async (key: string) => new Uint8Array(await (await env.BITS.get(key))!.arrayBuffer());
+
+  it("reads the source with one ranged get (no pool object), and writes the same bytes as from the pool objects", async () => {
+    const { first, withSource } = await sourced();
+    const { bucket, gets } = counting();
+    const again = await assemble(undefined, withSource, { now }, bucket);
+    expect(gets).toHaveLength(1);
+    expect(gets[0]!.key).toBe(first.key);
+    expect(gets[0]!.options).toEqual({ range: { offset: withSource[0]!.entry.source!.offset, length: expect.any(Number) as number }, onlyIf: { etagMatches: first.stored.etag } });
+    expect(await bytesOf(again.key)).toEqual(await bytesOf(first.key));
+    const read = await readBack(again.key);
+    expect(read.contents.size).toBe(12);
+  });
+
+  it("files of the source not wanted in between are read through; a wide gap starts a second get", async () => {
+    const { first, withSource } = await sourced();
+    const { bucket, gets } = counting();
+    // Every other file: the gaps (one file each) are read and dropped, one get in all.
+    const some = withSource.filter((_, i) => i % 2 === 0);
+    const part = await assemble(undefined, some, { now }, bucket);
+    expect(gets.map((g) => g.key)).toEqual([first.key]);
+    const read = await readBack(part.key);
+    expect([...read.contents.keys()]).toEqual(some.map((f) => f.path));
+    // A gap above the bound (a 300 kB file of the source not wanted): two gets.
+    const wide = [await poolFile("a", pseudoRandomBytes(70_000, 201), 0), await poolFile("gap", pseudoRandomBytes(300_000, 202), 0), await poolFile("b", pseudoRandomBytes(70_000, 203), 0)];
+    const src = await assemble(undefined, wide, { now });
+    const sourcedWide = pooledDataOffsets(src.plan).map(({ file, offset }) => ({ ...file, entry: { ...file.entry, source: { key: src.key, etag: src.stored.etag, offset } } }));
+    const counted = counting();
+    const out = await assemble(undefined, [sourcedWide[0]!, sourcedWide[2]!], { now }, counted.bucket);
+    expect(counted.gets.map((g) => g.key)).toEqual([src.key, src.key]);
+    expect([...(await readBack(out.key)).contents.keys()]).toEqual(["a", "b"]);
+  });
+
+  it("a source deleted or replaced (another etag): its files come from the pool objects, the same bytes", async () => {
+    for (const change of ["deleted", "replaced"] as const) {
+      const { files, first, withSource } = await sourced();
+      const expected = await bytesOf(first.key);
+      if (change === "deleted") await env.BITS.delete(first.key);
+      else await env.BITS.put(first.key, new Uint8Array([...expected, 0])); // other content, another etag
+      const { bucket, gets } = counting();
+      const again = await assemble(undefined, withSource, { now }, bucket);
+      expect(await bytesOf(again.key), change).toEqual(expected);
+      // One failed get of the source, then each pool object once.
+      expect(gets.map((g) => g.key), change).toEqual([first.key, ...files.map((f) => f.key)]);
+    }
+  });
+
+  it("a source whose bytes do not match (same etag, other content at the offset): SourceError, not PooledFileError, and nothing stored", async () => {
+    const { first, withSource } = await sourced();
+    const bytes = await bytesOf(first.key);
+    const corrupt = bytes.slice();
+    const at = withSource[4]!.entry.source!.offset + 100;
+    corrupt[at] = (corrupt[at]! + 1) & 0xff;
+    const fake = `packages/fake/${crypto.randomUUID()}`;
+    const put = await env.BITS.put(fake, corrupt);
+    const pointing = withSource.map((f) => ({ ...f, entry: { ...f.entry, source: { ...f.entry.source!, key: fake, etag: put!.etag } } }));
+    const plan = planAssembly(undefined, pointing, { now });
+    const key = `packages/corrupt-source/${crypto.randomUUID()}`;
+    const err = await putBits(env.BITS, key, assemblyStream(env.BITS, plan), { length: plan.length }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).file.path).toBe(withSource[4]!.path);
+    expect(await listKeys(env.BITS, "packages/corrupt-source/")).toEqual([]);
   });
 });

@@ -66,6 +66,15 @@ describe("a READY package's eligible files go into its organization's pool", () 
       const obj = await env.BITS.get(poolKey(org.guid, rows[i]!.sha1));
       expect(new Uint8Array(await obj!.arrayBuffer())).toEqual(e.stored);
     }
+    // Each row names the package as its source: its key, its etag, and where the compressed bytes start in it.
+    const [pkgRow] = await db().select({ bitsKey: packages.bitsKey }).from(packages).where(eq(packages.guid, pkg.guid));
+    const object = await env.BITS.get(pkgRow!.bitsKey!);
+    const bytes = new Uint8Array(await object!.arrayBuffer());
+    for (const [i, e] of expected.entries()) {
+      const row = rows[i]!;
+      expect([row.sourceKey, row.sourceEtag]).toEqual([pkgRow!.bitsKey, object!.etag]);
+      expect(bytes.subarray(row.sourceOffset!, row.sourceOffset! + e.stored.length)).toEqual(e.stored);
+    }
   });
 });
 

@@ -8,15 +8,17 @@
 // - A pool file whose bytes fail their CRC-32 or size check, or whose object is gone: the put is
 //   aborted, the entry leaves the pool (so the next match does not offer it), and the package is
 //   FAILED with the reference's CF-ResourceChecksumMismatch message.
+// - A pool file read from its source package (a previous package holding the same bytes) that does
+//   not match: the put is aborted and the package assembled again from the pool objects alone.
 // - A matched path that an uploaded entry also has: the pool file wins, as in the reference, which
 //   unzips the upload and then copies the matched files over it.
-import { assemblyStream, planAssembly, PooledFileError, type PooledFile, type UploadedZip } from "../../bits/assemble";
+import { assemblyStream, planAssembly, pooledDataOffsets, PooledFileError, SourceError, type AssemblyPlan, type PooledFile, type UploadedZip } from "../../bits/assemble";
 import { newPackageBitsKey } from "../../bits/keys";
 import { BitsNotFoundError, deleteBits, openBitsReader, putBits, type StoredBits } from "../../bits/store";
 import { inspectZip, ZipError, type ZipEntry } from "../../bits/zip";
 import type { Db } from "../../db/client";
 import { ApiError } from "../../http/errors";
-import { poolKey, pooledForUpload, removePooled, touchPooled, type PoolEntry } from "../../pool/store";
+import { poolKey, pooledForUpload, recordSources, removePooled, touchPooled, type PoolEntry } from "../../pool/store";
 import type { MatchedResource } from "./resources";
 import { markReady, moveUpload } from "./store";
 import { expirePackagesOfApp } from "./sweep";
@@ -70,7 +72,7 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
       byPath.set(r.path, { path: r.path, mode: r.mode, key: poolKey(entry.scope, entry.sha1), entry });
     }
     const files = [...byPath.values()];
-    const plan = planAssembly(zip, files);
+    let plan = planAssembly(zip, files);
     if (plan.uncompressedSize > target.maxPackageSize) {
       await failWith(tooLargeMessage(target.maxPackageSize));
       return;
@@ -89,7 +91,14 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
 
     let stored: StoredBits;
     try {
-      stored = await putBits(bucket, packageKey, assemblyStream(bucket, plan), { length: plan.length });
+      try {
+        stored = await putBits(bucket, packageKey, assemblyStream(bucket, plan), { length: plan.length });
+      } catch (err) {
+        if (!(err instanceof SourceError)) throw err;
+        console.error("package assembly: source package does not match, assembling from the pool", pkg.guid, err.file.entry.source?.key, err.reason);
+        plan = planAssembly(zip, files.map((f) => ({ ...f, entry: { ...f.entry, source: undefined } })));
+        stored = await putBits(bucket, packageKey, assemblyStream(bucket, plan), { length: plan.length });
+      }
     } catch (err) {
       if (err instanceof PooledFileError) {
         const { entry } = err.file as PooledFile<PoolEntry>;
@@ -111,6 +120,7 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
       return;
     }
     await touchPooled(db, [...new Map(files.map((f) => [`${f.entry.scope}/${f.entry.sha1}`, f.entry])).values()]);
+    await recordSources(db, packageKey, stored.etag, sourcesIn(plan));
     await expirePackagesOfApp(db, bucket, pkg.appGuid);
   } catch (err) {
     if (err instanceof ApiError) throw err;
@@ -118,6 +128,11 @@ export async function assemblePackage(db: Db, target: UploadTarget, uploaded: St
     // As upload.ts's failOnBlobstore: 502 unless the package is no longer this upload's.
     if (await failWith(BLOBSTORE_FAILURE)) throw new ApiError("BlobstoreUnavailable");
   }
+}
+
+/** The pool files of the package as sources for the next assembly: where each one's bytes start in it. */
+function sourcesIn(plan: AssemblyPlan): { scope: string; sha1: string; offset: number }[] {
+  return pooledDataOffsets<PoolEntry>(plan).map(({ file, offset }) => ({ scope: file.entry.scope, sha1: file.entry.sha1, offset }));
 }
 
 /** The pool entries this upload may use, by SHA-1 (one statement per 5,000). */

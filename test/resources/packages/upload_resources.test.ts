@@ -198,6 +198,48 @@ describe("upload with resources", () => {
     expect(await match()).toEqual(["good.bin"]);
   });
 
+  it("a package assembled from the pool becomes its files' source: the next upload reads them from it (its pool objects not needed), and the newest package becomes the source", async () => {
+    const a = await pool(w.O.guid, pseudoRandomBytes(71_000, 31), 0);
+    const b = await pool(w.O.guid, enc.encode("a source line\n".repeat(9000)), 8);
+    const list = resourcesPart([resource("a.bin", a), resource("b.txt", b)]);
+    const first = await createBits(w.A.guid);
+    expect((await jsonOf<PackageJson>(await uploadParts(first.guid, [list]))).state).toBe("READY");
+    const key1 = (await packageKeys(first.guid))[0]!;
+    const bytes1 = (await stored(first.guid)).bytes;
+    const sources = async () => (await env.DB.prepare("SELECT sha1, source_key, source_offset FROM resource_pool WHERE sha1 IN (?, ?) ORDER BY source_offset")
+      .bind(a.sha1, b.sha1).all<{ sha1: string; source_key: string; source_offset: number }>()).results;
+    const rows = await sources();
+    expect(rows.map((r) => r.source_key)).toEqual([key1, key1]);
+    // The recorded offsets are where the pool objects' bytes lie in the package.
+    for (const [r, s] of rows.map((r) => [r, r.sha1 === a.sha1 ? a : b] as const)) {
+      const pooled = new Uint8Array(await (await env.BITS.get(poolKey(s.entry.scope, s.sha1)))!.arrayBuffer());
+      expect(bytes1.subarray(r.source_offset, r.source_offset + pooled.length)).toEqual(pooled);
+    }
+    // The next upload of the same files: read from the first package, not from the pool objects.
+    await env.BITS.delete([poolKey(a.entry.scope, a.sha1), poolKey(b.entry.scope, b.sha1)]);
+    const second = await createBits(w.A.guid);
+    expect((await jsonOf<PackageJson>(await uploadParts(second.guid, [list]))).state).toBe("READY");
+    const { bytes } = await stored(second.guid);
+    expect(await file(bytes, "a.bin")).toEqual(a.content);
+    expect(await file(bytes, "b.txt")).toEqual(b.content);
+    // And the newest package is now the source.
+    expect((await sources()).map((r) => r.source_key)).toEqual([(await packageKeys(second.guid))[0], (await packageKeys(second.guid))[0]]);
+  });
+
+  it("a source package whose bytes do not match: the package is assembled again from the pool objects, READY, the pool keeps its entries", async () => {
+    const a = await pool(w.O.guid, enc.encode("corrupt source text\n".repeat(8000)), 8);
+    const fake = `packages/fake/${crypto.randomUUID()}`;
+    const garbage = pseudoRandomBytes(a.entry.compressedSize + 100, 33);
+    const put = await env.BITS.put(fake, garbage);
+    await env.DB.prepare("UPDATE resource_pool SET source_key = ?, source_etag = ?, source_offset = 50 WHERE sha1 = ?").bind(fake, put!.etag, a.sha1).run();
+    const pkg = await createBits(w.A.guid);
+    const res = await uploadParts(pkg.guid, [resourcesPart([resource("a.txt", a)])]);
+    expect((await jsonOf<PackageJson>(res)).state).toBe("READY");
+    expect(await file((await stored(pkg.guid)).bytes, "a.txt")).toEqual(a.content);
+    expect([...(await pooledForUpload(db(), env, admin, w.O.guid, [a.sha1])).keys()]).toEqual([a.sha1]);
+    expect(await env.BITS.head(poolKey(a.entry.scope, a.sha1))).not.toBeNull();
+  });
+
   it("a pool row whose object is missing is treated as corrupt: removed, FAILED", async () => {
     const a = await pool(w.O.guid, pseudoRandomBytes(69_000, 19));
     await env.BITS.delete(poolKey(a.entry.scope, a.sha1));
