@@ -1,7 +1,7 @@
 // The app: middleware order, route mounting, error handling, and the scheduled sweep.
 import { Hono } from "hono";
 import type { AppEnv, Bindings } from "./env";
-import { d1Session } from "./db/session";
+import { d1Session, readAgainOnPrimary } from "./db/session";
 import { discoveryRoutes } from "./discovery";
 import { housekeeping } from "./housekeeping";
 import { consumePoolMessages } from "./pool/fill";
@@ -52,7 +52,10 @@ app.notFound((c) => renderError(c, new ApiError("NotFound")));
 app.onError((err, c) => renderError(c, err));
 
 export default {
-  fetch: app.fetch,
+  async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
+    const response = await app.fetch(request, env, ctx);
+    return readAgainOnPrimary(request, response, async (again) => app.fetch(again, env, ctx));
+  },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(housekeeping(env));
   },

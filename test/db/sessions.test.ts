@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, callWith, get, jsonOf } from "../helpers/api";
-import { adminAuth } from "../helpers/tokens";
+import { adminAuth, userAuth } from "../helpers/tokens";
 
 const HEADER = "X-D1-Bookmark";
 /** A D1 bookmark: three 8-digit hex counters and a 32-digit hex id, e.g. 00000001-0000000a-00004f1e-<32 hex>. */
@@ -106,4 +106,39 @@ describe("which session a request opens", () => {
     await callWith({ DB: db }, "HEAD", "/v3/organizations", { auth: admin });
     expect(opened).toEqual(["first-unconstrained", bookmark, "first-unconstrained", "first-primary", "first-primary", "first-unconstrained"]);
   });
+
+  it("a read without a bookmark that finds nothing is asked again, once, on the primary (the cf CLI sends none)", async () => {
+    const admin = await adminAuth();
+    const missing = `/v3/organizations/${crypto.randomUUID()}`;
+
+    const bare = recordingDb();
+    const res = await callWith({ DB: bare.db }, "GET", missing, { auth: admin });
+    expect(res.status).toBe(404);
+    expect((await jsonOf<{ errors: { code: number }[] }>(res)).errors[0]?.code).toBe(10010);
+    expect(bare.opened).toEqual(["first-unconstrained", "first-primary"]);
+
+    // With a bookmark the client already reads its own writes: its 404 is final.
+    const bookmark = (await get("/v3/organizations", admin)).headers.get(HEADER)!;
+    const withBookmark = recordingDb();
+    expect((await callWith({ DB: withBookmark.db }, "GET", missing, { auth: admin, headers: { [HEADER]: bookmark } })).status).toBe(404);
+    expect(withBookmark.opened).toEqual([bookmark]);
+
+    // Found, written, or an unknown route (no lookup ran): asked once.
+    const { org } = await createOrg(admin);
+    for (const [method, path] of [["GET", `/v3/organizations/${org.guid}`], ["DELETE", missing], ["GET", "/v3/no-such-resource"]] as const) {
+      const once = recordingDb();
+      await callWith({ DB: once.db }, method, path, { auth: admin });
+      expect(once.opened, `${method} ${path}`).toHaveLength(1);
+    }
+  });
+
+  it("a read asked again on the primary counts once against the caller's rate limit", async () => {
+    const { db } = recordingDb();
+    let counted = 0;
+    const limiter = { limit: async () => { counted++; return { success: true }; } };
+    const res = await callWith({ DB: db, RATE_LIMITER: limiter }, "GET", `/v3/organizations/${crypto.randomUUID()}`, { auth: await userAuth() });
+    expect(res.status).toBe(404);
+    expect(counted).toBe(1);
+  });
 });
+
