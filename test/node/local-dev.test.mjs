@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort, waitFor } from "./support.mjs";
+import { freePort, startDevServer, waitFor } from "./support.mjs";
 
 
 describe("local development server", { timeout: 120_000 }, () => {
@@ -16,21 +16,11 @@ describe("local development server", { timeout: 120_000 }, () => {
   let uaa, worker, uaaUrl, apiUrl;
 
   before(async () => {
-    const [uaaPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
+    const uaaPort = await freePort();
     uaaUrl = `http://127.0.0.1:${uaaPort}`;
-    apiUrl = `http://127.0.0.1:${apiPort}`;
     uaa = spawn(process.execPath, ["scripts/uaa-stub.mjs", "--port", String(uaaPort)], { stdio: "ignore" });
-    const migrated = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-      encoding: "utf8", env: { ...process.env, CI: "true" },
-    });
-    assert.equal(migrated.status, 0, migrated.stderr);
-    worker = spawn("wrangler", [
-      "dev", "--port", String(apiPort), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
-      "--persist-to", state, "--env-file", "/dev/null",
-      "--var", `UAA_URL:${uaaUrl}`, "--var", `TOKEN_SIGNING_SECRET:${secret}`,
-    ], { stdio: "ignore", env: { ...process.env, CI: "true" } });
+    ({ url: apiUrl, worker } = await startDevServer(state, { UAA_URL: uaaUrl, TOKEN_SIGNING_SECRET: secret }));
     await waitFor(`${uaaUrl}/token_keys`);
-    await waitFor(`${apiUrl}/`);
   });
 
   after(() => {

@@ -5,13 +5,13 @@
 // only the rest. The package it produces is read with Python's zipfile and `unzip`, not with this
 // project's code, and must hold exactly the paths, modes and contents of a full zip of the app.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort, waitFor } from "./support.mjs";
+import { startDevServer } from "./support.mjs";
 
 
 const sha1 = (bytes) => createHash("sha1").update(bytes).digest("hex");
@@ -155,21 +155,12 @@ describe("cf push twice: resource matching against wrangler dev, read back with 
   }
 
   before(async () => {
-    const [apiPort, inspectorPort] = [await freePort(), await freePort()];
-    apiUrl = `http://127.0.0.1:${apiPort}`;
-    const migrated = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(state, "wrangler")], {
-      encoding: "utf8", env: { ...process.env, CI: "true" },
-    });
-    assert.equal(migrated.status, 0, migrated.stderr);
-    worker = spawn("wrangler", [
-      "dev", "--port", String(apiPort), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
-      "--persist-to", join(state, "wrangler"), "--env-file", "/dev/null",
-      "--var", `UAA_URL:${uaaUrl}`, "--var", `UAA_ISSUER:${uaaUrl}/oauth/token`, "--var", `TOKEN_SIGNING_SECRET:${secret}`,
-    ], { stdio: "ignore", env: { ...process.env, CI: "true" } });
+    ({ url: apiUrl, worker } = await startDevServer(join(state, "wrangler"), {
+      UAA_URL: uaaUrl, UAA_ISSUER: `${uaaUrl}/oauth/token`, TOKEN_SIGNING_SECRET: secret,
+    }));
     token = spawnSync(process.execPath, ["scripts/token.mjs", "--user", "push-admin", "--uaa-url", uaaUrl], {
       encoding: "utf8", env: { ...process.env, TOKEN_SIGNING_SECRET: secret },
     }).stdout.trim();
-    await waitFor(`${apiUrl}/`);
     const org = await api("POST", "/v3/organizations", { name: "push-org" });
     assert.equal(org.status, 201, JSON.stringify(org.body));
     const space = await api("POST", "/v3/spaces", { name: "push-space", relationships: { organization: { data: { guid: org.body.guid } } } });

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort, waitFor } from "./support.mjs";
+import { startDevServer } from "./support.mjs";
 
 
 /** `npm run smoke -- url` with only the given token variables (none inherited from the caller). */
@@ -31,18 +31,7 @@ describe("npm run smoke against a local wrangler dev", { timeout: 240_000 }, () 
   let worker, apiUrl;
 
   before(async () => {
-    const [apiPort, inspectorPort] = [await freePort(), await freePort()];
-    apiUrl = `http://127.0.0.1:${apiPort}`;
-    const migrated = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-      encoding: "utf8", env: { ...process.env, CI: "true" },
-    });
-    assert.equal(migrated.status, 0, migrated.stderr);
-    worker = spawn("wrangler", [
-      "dev", "--port", String(apiPort), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort),
-      "--persist-to", state, "--env-file", "/dev/null",
-      "--var", `UAA_URL:${uaaUrl}`, "--var", `TOKEN_SIGNING_SECRET:${secret}`,
-    ], { stdio: "ignore", env: { ...process.env, CI: "true" } });
-    await waitFor(`${apiUrl}/`);
+    ({ url: apiUrl, worker } = await startDevServer(state, { UAA_URL: uaaUrl, TOKEN_SIGNING_SECRET: secret }));
   });
 
   after(() => {
